@@ -1,0 +1,1 @@
+"""Image explainers: Grad-CAM, Integrated Gradients, LIME and SHAP maps (registered on import)."""

@@ -1,0 +1,1 @@
+"""Tabular explainers: SHAP, LIME, permutation importance (registered on import)."""

@@ -1,0 +1,1 @@
+"""Subcommands of ``glasswing``; each module exposes ``register(subparsers)``."""

@@ -1,0 +1,234 @@
+"""The ``Model`` adapter: one interface over sklearn, ONNX, PyTorch and TorchScript models.
+
+Explainers and audits only talk to this type. File formats are handled by ``ingest.load_model``;
+the constructors here wrap objects that are already in memory (used by tests and by the loaders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+Modality = Literal["tabular", "image"]
+Kind = Literal["sklearn", "onnx", "torch", "torchscript"]
+
+
+@dataclass(frozen=True)
+class ImagePreprocess:
+    """How raw RGB images become the model's input tensor.
+
+    Images arrive as ``uint8`` arrays of shape ``(H, W, 3)``; they are resized to ``size`` (H, W),
+    scaled to [0, 1], converted to one channel when ``grayscale``, then normalised per channel with
+    ``mean`` and ``std``. The result is ``float32`` in NCHW layout.
+    """
+
+    size: tuple[int, int]
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    grayscale: bool = False
+
+    @property
+    def channels(self) -> int:
+        """Number of input channels the model expects."""
+        return 1 if self.grayscale else 3
+
+    def to_array(self, images: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """Return the preprocessed batch as a ``float32`` NCHW numpy array."""
+        from PIL import Image
+
+        out = np.empty((len(images), self.channels, *self.size), dtype=np.float32)
+        for i, img in enumerate(images):
+            arr = np.asarray(img)
+            if arr.dtype != np.uint8:
+                arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+            pil = Image.fromarray(arr).convert("L" if self.grayscale else "RGB")
+            if pil.size != (self.size[1], self.size[0]):
+                pil = pil.resize((self.size[1], self.size[0]), Image.BILINEAR)
+            x = np.asarray(pil, dtype=np.float32) / 255.0
+            x = x[None] if self.grayscale else x.transpose(2, 0, 1)
+            mean = np.asarray(self.mean[: self.channels], dtype=np.float32)[:, None, None]
+            std = np.asarray(self.std[: self.channels], dtype=np.float32)[:, None, None]
+            out[i] = (x - mean) / std
+        return out
+
+    def to_tensor(self, images: Sequence[np.ndarray] | np.ndarray):
+        """Return the preprocessed batch as a ``torch.Tensor`` (NCHW, float32)."""
+        import torch
+
+        return torch.from_numpy(self.to_array(images))
+
+
+@dataclass(eq=False)
+class Model:
+    """A loaded model behind one interface.
+
+    Attributes
+    ----------
+    name : str
+        Display name (usually the file name).
+    kind : {"sklearn", "onnx", "torch", "torchscript"}
+        How predictions are computed. A trusted pickle of a scikit-learn estimator is ``"sklearn"``.
+    modality : {"tabular", "image"}
+    classes_ : numpy.ndarray
+        Class labels in the column order of :meth:`predict_proba`.
+    feature_names : tuple of str or None
+        The input columns a tabular model expects, in order.
+    sha256 : str
+        SHA-256 of the file the model was loaded from (or of its serialised form).
+    estimator : object or None
+        The scikit-learn estimator or pipeline (``kind == "sklearn"``).
+    module : torch.nn.Module or None
+        The PyTorch module, eval mode, CPU. For TorchScript this is a ``ScriptModule`` (layers cannot be hooked).
+    onnx_session : onnxruntime.InferenceSession or None
+    preprocess : ImagePreprocess or None
+        For image models: how raw images become the input tensor.
+    output : {"logits", "probabilities"}
+        What the torch/ONNX graph returns; logits are turned into probabilities with a softmax.
+    source_format : str
+        The file format it came from ("skops", "onnx", "safetensors", "torchscript", "pickle", ...).
+    architecture : str or None
+        The torchvision (or Glasswing sample) architecture name, when built from a state dict.
+    """
+
+    name: str
+    kind: Kind
+    modality: Modality
+    classes_: np.ndarray
+    feature_names: tuple[str, ...] | None = None
+    sha256: str = ""
+    estimator: Any = None
+    module: Any = None
+    onnx_session: Any = None
+    preprocess: ImagePreprocess | None = None
+    output: Literal["logits", "probabilities"] = "logits"
+    source_format: str = ""
+    architecture: str | None = None
+    info: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_estimator(cls, estimator: Any, *, name: str = "model", sha256: str = "",
+                       feature_names: Sequence[str] | None = None, source_format: str = "memory") -> Model:
+        """Wrap a fitted scikit-learn classifier or pipeline."""
+        names = feature_names if feature_names is not None else getattr(estimator, "feature_names_in_", None)
+        return cls(name=name, kind="sklearn", modality="tabular", classes_=np.asarray(estimator.classes_),
+                   feature_names=tuple(str(n) for n in names) if names is not None else None,
+                   sha256=sha256, estimator=estimator, output="probabilities", source_format=source_format)
+
+    @classmethod
+    def from_torch(cls, module: Any, *, preprocess: ImagePreprocess, classes: Sequence | None = None,
+                   name: str = "model", sha256: str = "", source_format: str = "memory",
+                   architecture: str | None = None) -> Model:
+        """Wrap a PyTorch image classifier (an ``nn.Module`` or a TorchScript ``ScriptModule``)."""
+        import torch
+
+        module = module.eval().cpu()
+        scripted = isinstance(module, torch.jit.ScriptModule)
+        if classes is None:
+            with torch.no_grad():
+                n = module(torch.zeros(1, preprocess.channels, *preprocess.size)).shape[1]
+            classes = range(n)
+        return cls(name=name, kind="torchscript" if scripted else "torch", modality="image",
+                   classes_=np.asarray(list(classes)), sha256=sha256, module=module, preprocess=preprocess,
+                   source_format=source_format, architecture=architecture)
+
+    # ------------------------------------------------------------------ capabilities
+    @property
+    def hookable(self) -> bool:
+        """Whether layers can be hooked (eager PyTorch modules; not TorchScript, ONNX or sklearn)."""
+        return self.kind == "torch"
+
+    @property
+    def differentiable(self) -> bool:
+        """Whether input gradients are available (PyTorch eager or TorchScript)."""
+        return self.kind in ("torch", "torchscript")
+
+    @property
+    def supports_sample_weight(self) -> bool:
+        """Whether the model can be retrained with per-row weights (scikit-learn with ``sample_weight``)."""
+        if self.kind != "sklearn":
+            return False
+        import inspect
+
+        final = self.estimator.steps[-1][1] if hasattr(self.estimator, "steps") else self.estimator
+        return "sample_weight" in inspect.signature(final.fit).parameters
+
+    # ------------------------------------------------------------------ prediction
+    def forward_tensor(self, x):
+        """Return class probabilities for an already preprocessed NCHW tensor (torch models only).
+
+        Differentiable: explainers backpropagate through it.
+        """
+        out = self.module(x)
+        return out.softmax(dim=1) if self.output == "logits" else out
+
+    def predict_proba(self, X: Any, *, batch_size: int = 64) -> np.ndarray:
+        """Return class probabilities, shape ``(n, len(classes_))``.
+
+        ``X`` is a DataFrame (tabular) or a sequence of ``uint8`` RGB arrays of shape (H, W, 3) (image).
+        """
+        if self.modality == "tabular":
+            return self._predict_proba_tabular(X)
+        parts = [self._predict_proba_images(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+        return np.concatenate(parts) if parts else np.empty((0, len(self.classes_)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return predicted class labels (from ``classes_``)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _predict_proba_tabular(self, X: Any) -> np.ndarray:
+        if isinstance(X, pd.DataFrame) and self.feature_names is not None:
+            X = X.loc[:, list(self.feature_names)]
+        if self.kind == "sklearn":
+            return np.asarray(self.estimator.predict_proba(X), dtype=float)
+        if self.kind == "onnx":
+            return _onnx_tabular_proba(self.onnx_session, X, len(self.classes_))
+        raise TypeError(f"{self.kind} models are not tabular")
+
+    def _predict_proba_images(self, images: Any) -> np.ndarray:
+        assert self.preprocess is not None
+        if self.kind == "onnx":
+            sess = self.onnx_session
+            out = sess.run(None, {sess.get_inputs()[0].name: self.preprocess.to_array(images)})[0]
+            return _softmax(out) if self.output == "logits" else np.asarray(out, dtype=float)
+        import torch
+
+        with torch.no_grad():
+            return self.forward_tensor(self.preprocess.to_tensor(images)).double().numpy()
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=float)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _onnx_tabular_proba(sess: Any, X: Any, n_classes: int) -> np.ndarray:
+    """Run a tabular ONNX graph: one input per column (skl2onnx style) or a single float matrix."""
+    inputs = sess.get_inputs()
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    if len(inputs) == 1:
+        feed = {inputs[0].name: frame.to_numpy(dtype=np.float32)}
+    else:
+        feed = {}
+        for inp in inputs:
+            col = frame[inp.name].to_numpy()
+            if "string" in inp.type:
+                feed[inp.name] = col.astype(str).astype(object).reshape(-1, 1)
+            elif "int64" in inp.type:
+                feed[inp.name] = col.astype(np.int64).reshape(-1, 1)
+            else:
+                feed[inp.name] = col.astype(np.float32).reshape(-1, 1)
+    outputs = sess.run(None, feed)
+    proba = next((o for o in outputs[1:] if o is not None), None) if len(outputs) > 1 else outputs[0]
+    if isinstance(proba, list):  # skl2onnx ZipMap output: list of {class: prob}
+        proba = np.array([[row[k] for k in sorted(row)] for row in proba])
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim == 1 or proba.shape[1] != n_classes:
+        raise ValueError("The ONNX model's output does not have one probability per class.")
+    return proba

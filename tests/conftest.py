@@ -1,0 +1,118 @@
+"""Shared fixtures: the real dashboard in headless Chromium, and AppTest for every page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboard" / "app.py"
+SAMPLES = ROOT / "sample_data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory, monkeypatch):
+    """Audit history and settings go to a temporary folder, never the user's."""
+    monkeypatch.setenv("GLASSWING_DATA_DIR", str(tmp_path_factory.mktemp("gwdata")))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """Start ``glasswing``'s Streamlit server on a free port; yield its URL once ``/_stcore/health`` is ok."""
+    from glasswing.commands.serve import streamlit_command
+
+    port = _free_port()
+    env = {**os.environ, "GLASSWING_DATA_DIR": str(tmp_path_factory.mktemp("gwserver"))}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
+    proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"Streamlit did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by Playwright (Playwright cannot download its own browser here).
+
+    Never skipped: a machine without chromium fails these tests (``make test`` installs it).
+    """
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium")
+    assert exe, "Browser tests need Debian's chromium (apt-get install chromium); `make test` installs it."
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=exe, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh browser context (its own Streamlit session) on the app's start page."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(app_url)
+    pg.get_by_text("Glasswing", exact=False).first.wait_for()
+    yield pg
+    ctx.close()
+
+
+def wait_idle(pg, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
+    pg.wait_for_timeout(300)
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def new_apptest(page_file: str | None = None, timeout: float = 60):
+    """Return an ``AppTest`` of the dashboard, switched to ``app_pages/<page_file>`` when given."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.run()
+    if page_file:
+        at.switch_page(f"app_pages/{page_file}")
+        at.run()
+    return at
+
+
+sys.path.insert(0, str(ROOT))
