@@ -3,4 +3,37 @@
 Each module adds its public names here with a one-line import; keep ``__all__`` in step.
 """
 
+from audits._audit import audit_dataset
+from audits._duckdb import group_metrics_parquet
+from audits._history import (
+    AuditRun,
+    History,
+    HistoryError,
+    compare_runs,
+    open_history,
+    run_from_dict,
+    run_to_dict,
+)
+from audits._intervals import wilson_interval
+from audits._metrics import group_metrics, group_metrics_views, threshold_sweep
+from audits._mitigation import (
+    CONSTRAINTS,
+    METHODS,
+    MitigationMethod,
+    MitigationResult,
+    check_method,
+    mitigate,
+)
+from audits._result import DISPARITIES, FourFifths, GroupMetrics
+from audits._reweighing import MitigationError, Reweighing, reweighing_weights
+from audits._table import METRICS, Metric
+from audits._validate import AuditError
+
 __all__: list[str] = []
+__all__ += ["CONSTRAINTS", "METHODS", "MitigationError", "MitigationMethod", "MitigationResult", "Reweighing",
+            "check_method", "mitigate", "reweighing_weights"]
+__all__ += ["AuditRun", "History", "HistoryError", "compare_runs", "open_history", "run_from_dict",
+            "run_to_dict"]
+__all__ += ["AuditError", "DISPARITIES", "FourFifths", "GroupMetrics", "METRICS", "Metric", "audit_dataset",
+            "group_metrics", "group_metrics_parquet", "group_metrics_views", "threshold_sweep",
+            "wilson_interval"]

@@ -5,12 +5,22 @@
 True
 """
 
-from explainers._explanation import Explanation
-from explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
-
 # Built-in explainers register themselves on import; third-party ones arrive through entry points.
-from explainers import _tabular, _image  # noqa: E402,F401,I001
+from explainers import _image, _tabular  # noqa: E402,F401,I001
+from explainers._explanation import Agreement, Explanation, agreement, attribution_frame
+from explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
+from explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
+from explainers._tabular import (  # noqa: E402,I001  (tabular helpers)
+    check_known_values,
+    known_categories,
+    rows_from_spec,
+    shap_algorithm,
+    tabular_model,
+)
 
 registry.freeze()
 
 __all__ = ["ExplainerError", "ExplainerSpec", "Explanation", "Param", "explain", "registry"]
+__all__ += ["Agreement", "agreement", "attribution_frame", "check_known_values", "known_categories",
+            "rows_from_spec", "shap_algorithm", "tabular_model"]
+__all__ += ["faithfulness", "mean_map_by_group"]  # explainers.faithfulness.deletion_curve(...)

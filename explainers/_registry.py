@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "glasswing.explainers"
 UNKNOWN_METHOD = "There is no explainer called '{name}'; available: {names}."
 CANNOT_EXPLAIN = "{label} cannot explain this model: {why}"
+WRONG_MODALITY = "it works on {kinds} models and this is {article} {modality} model."
+UNKNOWN_PARAM = "{label} has no parameter {names}; it takes: {valid}."
+BAD_CHOICE = "{label}'s {param} must be one of {choices}; got {value!r}."
+OUT_OF_RANGE = "{label}'s {param} must be {bounds}; got {value!r}."
 
 
 class ExplainerError(GlasswingError):
@@ -39,6 +43,20 @@ class Param:
     choices: tuple | None = None
     minimum: float | None = None
     maximum: float | None = None
+    widget: bool = True  # False for data-valued parameters (e.g. a background table) the dashboard fills in
+
+    def check(self, value: Any, label: str) -> None:
+        """Raise ``ExplainerError`` when ``value`` is not one of ``choices`` or lies outside the range."""
+        if self.choices is not None and value not in self.choices:
+            raise ExplainerError(BAD_CHOICE.format(label=label, param=self.name, value=value,
+                                                   choices=", ".join(str(c) for c in self.choices)))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            low, high = self.minimum, self.maximum
+            if (low is not None and value < low) or (high is not None and value > high):
+                bounds = (f"between {low:g} and {high:g}" if low is not None and high is not None
+                          else f"at least {low:g}" if low is not None else f"at most {high:g}")
+                raise ExplainerError(OUT_OF_RANGE.format(label=label, param=self.name, value=value,
+                                                         bounds=bounds))
 
 
 @dataclass(frozen=True)
@@ -63,9 +81,17 @@ class ExplainerSpec:
     def applies_to(self, model: Any) -> str | None:
         """Return None if this explainer can explain ``model``, else the reason it cannot."""
         if model.modality not in self.modalities:
-            kinds = " and ".join(f"{m}" for m in self.modalities)
-            return f"it works on {kinds} models and this is an {model.modality} model."
+            article = "an" if model.modality[:1] in "aeiou" else "a"
+            return WRONG_MODALITY.format(kinds=" and ".join(self.modalities), article=article,
+                                         modality=model.modality)
         return self.why_not(model)
+
+    def param(self, name: str) -> Param:
+        """Return the parameter called ``name`` (KeyError if there is none)."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
 
     def defaults(self) -> dict:
         """Return the default value of every parameter."""
@@ -143,6 +169,7 @@ def explain(model: Any, inputs: Any, *, method: str, target: Any = None, **param
     Parameters
     ----------
     model : ingest.Model
+        The model to explain (its ``modality`` decides which methods apply).
     inputs : pandas.DataFrame or sequence of numpy.ndarray
         Table rows (tabular models) or RGB ``uint8`` images of shape (H, W, 3) (image models).
     method : str
@@ -155,6 +182,27 @@ def explain(model: Any, inputs: Any, *, method: str, target: Any = None, **param
     Returns
     -------
     list of Explanation
+        One per input for local methods (SHAP, LIME, Grad-CAM, ...); one for global ones
+        (permutation importance).
+
+    Raises
+    ------
+    ExplainerError
+        For an unknown method or parameter, a method that cannot explain this model, or bad input; the
+        message is one sentence saying why.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ingest import Model
+    >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    >>> model = Model.from_estimator(LogisticRegression().fit(X, [0, 0, 1, 1]))
+    >>> (e,) = explain(model, X.iloc[[3]], method="shap", target=1, background=X)
+    >>> e.algorithm, e.output
+    ('LinearExplainer', 'log-odds')
+    >>> bool(abs(e.base_value + e.values.sum() - e.prediction) < 1e-12)
+    True
     """
     spec = registry.get(method)
     why = spec.applies_to(model)
@@ -162,8 +210,12 @@ def explain(model: Any, inputs: Any, *, method: str, target: Any = None, **param
         raise ExplainerError(CANNOT_EXPLAIN.format(label=spec.label, why=why))
     unknown = set(params) - {p.name for p in spec.params}
     if unknown:
-        raise ExplainerError(f"{spec.label} has no parameter {', '.join(sorted(unknown))}; it takes: "
-                             f"{', '.join(p.name for p in spec.params) or 'no parameters'}.")
+        raise ExplainerError(UNKNOWN_PARAM.format(label=spec.label, names=", ".join(sorted(unknown)),
+                                                  valid=", ".join(p.name for p in spec.params)
+                                                  or "no parameters"))
+    for p in spec.params:
+        if p.name in params:
+            p.check(params[p.name], spec.label)
     merged = {**spec.defaults(), **params}
     start = time.perf_counter()
     result = spec.run(model, inputs, target=target, **merged)

@@ -73,13 +73,17 @@ class Dataset:
         return sorted(values.tolist())[-1] if len(values) else None
 
     def with_roles(self, **changes) -> Dataset:
-        """Return a copy with some roles changed (validated by ``ingest.validate_roles``)."""
-        from ingest._tabular import validate_roles
+        """Return a copy with some roles changed, validated by ``ingest.validate_roles``.
+
+        As in ``ingest.load_dataset``, a target with more than two values and a ``positive_label`` is
+        binarised one-vs-rest in the copy.
+        """
+        from ingest._tabular import apply_roles
 
         roles = replace(self.roles, **{k: tuple(v) if k in ("sensitive", "features") else v
                                        for k, v in changes.items()})
-        validate_roles(self.frame, roles)
-        return replace(self, roles=roles)
+        frame, roles = apply_roles(self.frame, roles, name=self.name)
+        return replace(self, frame=frame, roles=roles)
 
     def sample(self, n: int, *, seed: int = 0) -> Dataset:
         """Return a seeded random sample of ``n`` rows (all rows when ``n >= len(self)``)."""

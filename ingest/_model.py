@@ -82,7 +82,8 @@ class Model:
     estimator : object or None
         The scikit-learn estimator or pipeline (``kind == "sklearn"``).
     module : torch.nn.Module or None
-        The PyTorch module, eval mode, CPU. For TorchScript this is a ``ScriptModule`` (layers cannot be hooked).
+        The PyTorch module, eval mode, CPU. For TorchScript this is a ``ScriptModule`` (layers cannot be
+        hooked).
     onnx_session : onnxruntime.InferenceSession or None
     preprocess : ImagePreprocess or None
         For image models: how raw images become the input tensor.

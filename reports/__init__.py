@@ -1,3 +1,21 @@
 """Audit reports: a report model rendered to HTML (Jinja2) and PDF."""
 
+from reports._model import (
+    Artifact,
+    Disparity,
+    ExplanationFigure,
+    Report,
+    ReportError,
+    SignOff,
+    build_report,
+    explanation_figure,
+    parse_rows,
+    report_explanations,
+    with_review,
+)
+from reports._render import FORMATS, export_report, render_html, render_pdf, report_bytes
+
 __all__: list[str] = []
+__all__ += ["FORMATS", "Artifact", "Disparity", "ExplanationFigure", "Report", "ReportError", "SignOff",
+            "build_report", "explanation_figure", "export_report", "render_html", "render_pdf",
+            "parse_rows", "report_bytes", "report_explanations", "with_review"]

@@ -97,10 +97,19 @@ def page(browser, app_url):
 
 
 def wait_idle(pg, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
-    pg.wait_for_timeout(300)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    """Wait until Streamlit has finished the script run that the last action started.
+
+    Reads the app root's ``data-test-script-state`` (as Streamlit's own e2e helpers do): first give the
+    rerun up to 1.5 s to start, then wait for it to stop.
+    """
+    running = "[data-testid='stApp'][data-test-script-state='running']"
+    try:
+        pg.wait_for_selector(running, state="attached", timeout=1_500)
+    except Exception:  # the run was over before we looked (or the action started none)
+        pass
+    pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                         state="attached", timeout=timeout)
+    pg.wait_for_timeout(200)
 
 
 def new_apptest(page_file: str | None = None, timeout: float = 60):

@@ -1,0 +1,216 @@
+"""Cached calls and widgets of the Explain: tabular page (the page itself reads widgets and renders).
+
+Every explanation goes through ``_explain_chunk``, cached by (model SHA-256, data SHA-256, rows, method,
+parameters), so a widget change that needs no new explanation re-renders from the cache. Global SHAP runs in
+chunks over a seeded sample of rows, with a progress bar between chunks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import explainers
+from explainers._tabular import ALGORITHM_NAMES, FAST_ALGORITHMS
+from glasswing._errors import GlasswingError
+from ingest import Dataset, Model
+from reports import charts
+
+#: Rows per cached chunk: tree and linear SHAP are fast, permutation and kernel SHAP take ~1 s a row.
+FAST_CHUNK, SLOW_CHUNK = 1000, 10
+#: Default sample sizes for global SHAP (fast algorithms, slow ones) and the slider's bounds.
+DEFAULT_SAMPLE = {True: 1000, False: 100}
+OUTCOMES = ("any outcome", "false negatives", "false positives", "true positives", "true negatives",
+            "wrong predictions")
+OPERATORS = ("==", "!=", ">", ">=", "<", "<=")
+NONE = "—"
+NOT_A_NUMBER = "'{value}' is not a number, and {column} is numeric; type a number such as 50."
+NO_MATCH = "No row matches this filter; loosen a condition."
+NO_TARGET = "Filtering by outcome needs the data's target column; choose one on the Model & data page."
+
+
+def algorithm_name(algorithm: str) -> str:
+    """Shap's class name for an algorithm ("tree" -> "TreeExplainer")."""
+    return ALGORITHM_NAMES[algorithm]
+
+
+def plain(value: Any) -> Any:
+    """Return a numpy scalar as the Python value it holds (``np.int64(1)`` prints as ``1``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_fast(algorithm: str) -> bool:
+    """Whether this SHAP algorithm explains a thousand rows in about a second."""
+    return algorithm in FAST_ALGORITHMS
+
+
+def sample_positions(n_rows: int, n: int, seed: int) -> list[int]:
+    """Return a seeded random sample of ``n`` row positions (all rows when there are no more), in order."""
+    if n >= n_rows:
+        return list(range(n_rows))
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=n, replace=False)).tolist()
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _explain_chunk(model_sha: str, data_sha: str, positions: tuple[int, ...], method: str, params: tuple,
+                   _model: Model, _data: Dataset) -> list:
+    rows = _data.frame.iloc[list(positions)]
+    return explainers.explain(_model, rows, method=method, background=_data.frame, **dict(params))
+
+
+def explain_rows(model: Model, data: Dataset, positions: list[int], method: str, params: dict) -> list:
+    """Explain the rows at ``positions`` (cached); one ``Explanation`` each."""
+    return _explain_chunk(model.sha256, data.sha256, tuple(positions), method, tuple(sorted(params.items())),
+                          _model=model, _data=data)
+
+
+def global_shap(model: Model, data: Dataset, positions: list[int], params: dict, algorithm: str) -> list:
+    """SHAP for every sampled row, chunk by chunk, with a progress bar (each chunk cached on its own)."""
+    chunk = FAST_CHUNK if is_fast(algorithm) else SLOW_CHUNK
+    bar = st.progress(0.0, text=f"Explaining {len(positions):,} sampled rows...")
+    out: list = []
+    for start in range(0, len(positions), chunk):
+        out += explain_rows(model, data, positions[start:start + chunk], "shap", params)
+        bar.progress(min(1.0, (start + chunk) / len(positions)),
+                     text=f"Explained {min(start + chunk, len(positions)):,} of {len(positions):,} rows")
+    bar.empty()
+    return out
+
+
+@st.fragment
+def dependence(explanations: list) -> None:
+    """Show the dependence plot and its two selectors; changing them reruns only this fragment."""
+    names = list(explanations[0].feature_names)
+    strongest = names[int(np.abs([e.values for e in explanations]).mean(axis=0).argmax())]
+    left, right = st.columns(2)
+    feature = left.selectbox("Dependence of", names, index=names.index(strongest), key="xt.dep.feature")
+    color_by = right.selectbox("Coloured by", [NONE, *names], key="xt.dep.color")
+    figure = charts.dependence_figure(explanations, feature, color_by=None if color_by == NONE else color_by)
+    st.plotly_chart(figure, key="xt.fig.dependence")
+
+
+@st.cache_data(max_entries=16, show_spinner="Shuffling each feature for permutation importance...")
+def _permutation(model_sha: str, data_sha: str, positions: tuple[int, ...], n_repeats: int, seed: int,
+                 _model: Model, _data: Dataset):
+    rows = _data.frame.iloc[list(positions)]
+    y = _data.y_true
+    known = set(np.asarray(_model.classes_).tolist())
+    labels = None if y is None or not set(pd.unique(y).tolist()) <= known else y.iloc[list(positions)]
+    (exp,) = explainers.explain(_model, rows, method="permutation_importance", y_true=labels,
+                                n_repeats=n_repeats, seed=seed)
+    return exp
+
+
+def permutation(model: Model, data: Dataset, positions: list[int], n_repeats: int, seed: int):
+    """Permutation importance over the sampled rows (true labels when the data has usable ones)."""
+    return _permutation(model.sha256, data.sha256, tuple(positions), n_repeats, seed,
+                        _model=model, _data=data)
+
+
+@st.cache_data(max_entries=8, show_spinner="Predicting every row for the filter...")
+def _predicted(model_sha: str, data_sha: str, _model: Model, _data: Dataset) -> np.ndarray:
+    parts = [_model.predict(_data.frame.iloc[i:i + 50_000]) for i in range(0, len(_data), 50_000)]
+    return np.concatenate(parts) if parts else np.array([])
+
+
+def filter_rows(frame: pd.DataFrame, y_true: pd.Series | None, y_pred: np.ndarray, positive: Any,
+                outcome: str, conditions: list[tuple[str, str, str]]) -> np.ndarray:
+    """Positions of the rows with this outcome that meet every ``(column, operator, text)`` condition.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"sex": ["female", "male", "female"], "age": [55, 60, 30]})
+    >>> filter_rows(frame, pd.Series([1, 1, 1]), np.array([0, 0, 0]), 1, "false negatives",
+    ...             [("sex", "==", "female"), ("age", ">", "50")]).tolist()
+    [0]
+    """
+    mask = np.ones(len(frame), dtype=bool)
+    if outcome != OUTCOMES[0]:
+        if y_true is None:
+            raise GlasswingError(NO_TARGET)
+        actual, said = y_true.to_numpy() == positive, np.asarray(y_pred) == positive
+        mask &= {"false negatives": actual & ~said, "false positives": ~actual & said,
+                 "true positives": actual & said, "true negatives": ~actual & ~said,
+                 "wrong predictions": actual != said}[outcome]
+    for column, op, text in conditions:
+        col = frame[column]
+        if pd.api.types.is_numeric_dtype(col):
+            try:
+                value: Any = float(text)
+            except ValueError:
+                raise GlasswingError(NOT_A_NUMBER.format(value=text, column=column)) from None
+        else:
+            col, value = col.astype(str), str(text).strip()
+        mask &= {"==": col == value, "!=": col != value, ">": col > value, ">=": col >= value,
+                 "<": col < value, "<=": col <= value}[op].to_numpy()
+    return np.flatnonzero(mask)
+
+
+def filter_widgets(model: Model, data: Dataset) -> np.ndarray:
+    """Show the outcome and two conditions; return the matching row positions (a sentence if none)."""
+    outcome = st.selectbox("Outcome", OUTCOMES, key="xt.outcome",
+                           help=f"Positive label: {data.positive_label!r} (from the data's target).")
+    conditions = []
+    for i in range(2):
+        a, b, c = st.columns([2, 1, 2])
+        column = a.selectbox(f"Condition {i + 1}", [NONE, *data.frame.columns], key=f"xt.cond{i}.column")
+        op = b.selectbox("Operator", OPERATORS, key=f"xt.cond{i}.op", label_visibility="hidden")
+        text = c.text_input("Value", key=f"xt.cond{i}.value", placeholder="female, 50, ...",
+                            label_visibility="hidden")
+        if column != NONE and text.strip():
+            conditions.append((column, op, text))
+    y_pred = None
+    if outcome != OUTCOMES[0]:
+        y_pred = _predicted(model.sha256, data.sha256, _model=model, _data=data)
+    positions = filter_rows(data.frame, data.y_true, y_pred, data.positive_label, outcome, conditions)
+    if len(positions) == 0:
+        raise GlasswingError(NO_MATCH)
+    return positions
+
+
+def what_if_inputs(model: Model, data: Dataset, row: int) -> dict:
+    """One widget per model feature, filled with the row's values; categories can be typed in."""
+    tm = explainers.tabular_model(model)
+    known = explainers.known_categories(model, data.frame)
+    values = {}
+    columns = st.columns(3)
+    for i, feature in enumerate(tm.features or data.roles.features):
+        current = data.frame[feature].iloc[row]
+        key = f"xt.whatif.{row}.{feature}"
+        with columns[i % 3]:
+            if feature in known:
+                options = list(known[feature])
+                index = options.index(current) if current in options else None
+                values[feature] = st.selectbox(feature, options, index=index, key=key,
+                                               accept_new_options=True)
+            elif pd.api.types.is_integer_dtype(data.frame[feature]):
+                values[feature] = st.number_input(feature, value=int(current), step=1, key=key)
+            else:
+                values[feature] = st.number_input(feature, value=float(current), key=key)
+    return values
+
+
+def what_if_frame(data: Dataset, values: dict) -> pd.DataFrame:
+    """Return the edited row as a one-row table with the data's column types."""
+    frame = pd.DataFrame([values])
+    for column in frame.columns:
+        if pd.api.types.is_integer_dtype(data.frame[column]) and float(frame[column].iloc[0]).is_integer():
+            frame[column] = frame[column].astype(data.frame[column].dtype)
+    return frame
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _what_if(model_sha: str, data_sha: str, row: tuple, params: tuple, _model: Model, _data: Dataset):
+    frame = what_if_frame(_data, dict(row))
+    (exp,) = explainers.explain(_model, frame, method="shap", background=_data.frame, **dict(params))
+    return exp, _model.predict_proba(frame)[0]
+
+
+def what_if(model: Model, data: Dataset, values: dict, params: dict):
+    """SHAP and class probabilities for the edited row (refusing categories unseen in training)."""
+    explainers.check_known_values(model, what_if_frame(data, values), reference=data.frame)
+    row = tuple((c, plain(v)) for c, v in values.items())
+    return _what_if(model.sha256, data.sha256, row, tuple(sorted(params.items())), _model=model, _data=data)

@@ -1,0 +1,144 @@
+"""Cached calls and per-session state of the Mitigation page (the page itself only reads widgets and renders).
+
+Results hold fitted models (an ONNX session cannot be pickled), so runs are cached with
+``st.cache_resource`` keyed by the content digests and settings; a ``MitigationResult`` is frozen and never
+mutated. The methods tried in this session are kept as plain summary rows for the trade-off chart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+import audits
+from audits._mitigation import MitigationResult
+from glasswing._paths import sample_dir
+from ingest import Dataset, Model
+
+TRIED = "mitigation.tried"  # {"context": ..., "rows": [MitigationResult.summary(), ...]}
+SHOWN = "mitigation.shown"  # the arguments of the run whose result is shown
+
+TRAIN_SAMPLE = "The sample's training split (german_train.csv)"
+TRAIN_SPLIT = "Split the loaded data: 70% to retrain, 30% held out"
+TRAIN_UPLOAD = "Upload the training data (CSV or Parquet)"
+SAMPLE_TRAIN_FILE = "german_train.csv"
+HOLDOUT = 0.3
+NO_MODEL_EXPORT = {
+    "threshold_optimizer": ("The threshold optimizer keeps the original model and needs each row's group "
+                            "at prediction time, so there is no stand-alone model to export; reweighing "
+                            "gives one."),
+    "exponentiated_gradient": ("Exponentiated gradient gives a randomised mixture of retrained models, not "
+                               "one scikit-learn model to export; reweighing gives one."),
+}
+
+
+def training_sources(data: Dataset) -> list[str]:
+    """Return the ways to get training rows (the sample's own training split first, for the sample)."""
+    sources = [TRAIN_SPLIT, TRAIN_UPLOAD]
+    if data.name.startswith("german") and (sample_dir() / SAMPLE_TRAIN_FILE).exists():
+        sources.insert(0, TRAIN_SAMPLE)
+    return sources
+
+
+def _roles_key(data: Dataset) -> tuple:
+    r = data.roles
+    return (r.target, r.sensitive, r.features, r.positive_label)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _read_training(sha256: str, roles_key: tuple, name: str, _source) -> Dataset:
+    import ingest
+
+    target, sensitive, features, positive = roles_key
+    return ingest.load_dataset(_source, target=target, sensitive=sensitive, features=features or None,
+                               positive_label=positive, name=name)
+
+
+def training_data(source: str, data: Dataset, upload) -> tuple[Dataset, Dataset] | None:
+    """Return (train, held-out) for the chosen source, or None while an upload is awaited."""
+    if source == TRAIN_SPLIT:
+        return _split(data.sha256, _roles_key(data), _data=data)
+    if source == TRAIN_SAMPLE:
+        raw = (sample_dir() / SAMPLE_TRAIN_FILE).read_bytes()
+        return _read_training(hashlib.sha256(raw).hexdigest(), _roles_key(data), SAMPLE_TRAIN_FILE, raw), data
+    if upload is None:
+        return None
+    raw = upload.getvalue()
+    return _read_training(hashlib.sha256(raw).hexdigest(), _roles_key(data), upload.name, raw), data
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _split(sha256: str, roles_key: tuple, *, _data: Dataset) -> tuple[Dataset, Dataset]:
+    from sklearn.model_selection import train_test_split
+
+    frame = _data.frame
+    train, test = train_test_split(frame, test_size=HOLDOUT, random_state=0, stratify=_data.y_true)
+    return (replace(_data, frame=train.sort_index(), name=f"{_data.name} (70%)",
+                    sha256=hashlib.sha256(f"{sha256}|train".encode()).hexdigest()),
+            replace(_data, frame=test.sort_index(), name=f"{_data.name} (30%)",
+                    sha256=hashlib.sha256(f"{sha256}|test".encode()).hexdigest()))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def run(model_sha: str, train_sha: str, test_sha: str, roles_key: tuple, method: str, constraint: str,
+        seed: int, _model: Model, _train: Dataset, _test: Dataset) -> MitigationResult:
+    """``audits.mitigate`` cached by the digests of model and data, their roles and the settings."""
+    return audits.mitigate(_model, _train, _test, method=method, constraint=constraint, seed=seed)
+
+
+def run_shown(args: dict, model: Model, train: Dataset, test: Dataset) -> MitigationResult:
+    """Run (or fetch from the cache) the mitigation described by ``args``."""
+    return run(model.sha256, train.sha256, test.sha256, _roles_key(test), args["method"], args["constraint"],
+               args["seed"], _model=model, _train=train, _test=test)
+
+
+def context(model: Model, train: Dataset, test: Dataset) -> tuple:
+    """Return what the tried methods must share to sit on one chart: model, data and roles."""
+    return (model.sha256, train.sha256, test.sha256, _roles_key(test))
+
+
+def remember(result: MitigationResult, context: tuple) -> list[dict]:
+    """Add ``result`` to this session's tried methods (one row per method and constraint); return them.
+
+    The list starts over when the model, the data or the roles change (``context``), because the points
+    of the trade-off chart must be measured on the same held-out rows.
+    """
+    tried = st.session_state.get(TRIED)
+    if tried is None or tried["context"] != context:
+        tried = {"context": context, "rows": []}
+    row = result.summary()
+    rows = [r for r in tried["rows"] if r["label"] != row["label"]] + [row]
+    st.session_state[TRIED] = {"context": context, "rows": rows}
+    return rows
+
+
+def tried_rows(context: tuple) -> list[dict]:
+    """Return the summary rows tried in this session for ``context`` (empty when it changed)."""
+    tried = st.session_state.get(TRIED)
+    return tried["rows"] if tried and tried["context"] == context else []
+
+
+def weights_csv(result: MitigationResult, train: Dataset) -> bytes:
+    """Return the training rows' sensitive columns, label and weight as CSV bytes."""
+    frame = train.frame[[*result.params["sensitive"], train.roles.target]].copy()
+    frame["weight"] = result.weights
+    return frame.to_csv(index=False, float_format="%.17g").encode()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def model_skops(model_sha: str, _result: MitigationResult) -> bytes:
+    """Return the retrained scikit-learn model as skops bytes (``ingest.load_model`` reads them)."""
+    import skops.io
+
+    return skops.io.dumps(_result.estimator)
+
+
+def group_table(result: MitigationResult, metrics: list[str]) -> pd.DataFrame:
+    """Return before and after side by side: one row per group, (metric label, before/after) columns."""
+    before, after = result.before.by_group[metrics], result.after.by_group[metrics]
+    table = pd.concat({"before": before, "after": after}, axis=1).swaplevel(axis=1)
+    table = table[[(m, s) for m in metrics for s in ("before", "after")]].round(3)
+    return table.rename(columns={m: audits.METRICS[m].label for m in metrics}, level=0)

@@ -1,0 +1,94 @@
+"""Explain: tabular. Global SHAP and permutation importance, one row's SHAP and LIME side by side, what-if."""
+
+import streamlit as st
+
+import explainers
+from dashboard import _explain_tabular as xt
+from dashboard import _state
+from reports import charts
+
+st.title("Explain: tabular")
+model, data = _state.model(), _state.dataset()
+if model is None or model.modality != "tabular":
+    _state.need("a tabular model")
+if data is None:
+    _state.need("a dataset to explain the model on")
+
+ok, why_not = explainers.registry.applicable(model)
+with st.expander("Settings and methods", icon=":material/tune:"):
+    st.markdown("**Methods for this model:** " + ", ".join(s.label for s in ok) + ".  \n"
+                + "  \n".join(f"*{explainers.registry.get(n).label}* does not apply: {w}"
+                              for n, w in why_not.items()))
+    a, b, c, d, e = st.columns(5)
+    choice = explainers.registry.get("shap").param("algorithm")
+    algorithm = a.selectbox("SHAP algorithm", choice.choices, key="xt.algorithm", help=choice.help)
+    seed = int(b.number_input("Seed", min_value=0, value=0, step=1, key="xt.seed"))
+    background_size = int(c.number_input("Background rows", 10, 2000, 100, step=10, key="xt.background",
+                                         help="SHAP's background sample (linear, permutation, kernel)."))
+    num_samples = int(d.number_input("LIME samples", 100, 100_000, 5000, step=500, key="xt.lime_samples"))
+    sample_slot = e.empty()
+
+chosen = None
+with _state.guard("choosing the SHAP algorithm"):
+    chosen, reason = explainers.shap_algorithm(model, algorithm)
+if chosen is None:
+    st.stop()
+default_n = min(len(data), xt.DEFAULT_SAMPLE[xt.is_fast(chosen)])
+n = int(sample_slot.number_input("Rows for global views", min(10, len(data)), len(data), default_n, step=50,
+                                 key=f"xt.sample.{xt.is_fast(chosen)}",
+                                 help="A seeded random sample; global views say how many rows they rest on."))
+st.caption(f"SHAP uses **{xt.algorithm_name(chosen)}**: {reason}")
+shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed}
+
+tab_global, tab_local, tab_what_if = st.tabs(["Global", "One row", "What-if"])
+with tab_global, _state.guard("explaining the model globally"):
+    positions = xt.sample_positions(len(data), n, seed)
+    global_exps = xt.global_shap(model, data, positions, shap_params, chosen)
+    pi = xt.permutation(model, data, positions, 5, seed)
+    st.caption(f"Global views rest on **{len(positions):,} of {len(data):,} rows**, sampled at random with "
+               f"seed {seed}. SHAP values are in {global_exps[0].output}. "
+               f"Permutation importance: {pi.reason}")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.shap_importance_figure(global_exps), key="xt.fig.importance")
+    right.plotly_chart(charts.permutation_importance_figure(pi), key="xt.fig.permutation")
+    st.plotly_chart(charts.beeswarm_figure(global_exps), key="xt.fig.beeswarm")
+    xt.dependence(global_exps)
+
+row = None
+with tab_local, _state.guard("explaining the row"):
+    pick = st.segmented_control("Pick a row", ["By index", "By filter"], default="By index", key="xt.pick")
+    if pick == "By filter":
+        matches = xt.filter_widgets(model, data)
+        picked = st.selectbox(f"{len(matches):,} rows match; explain row", matches[:1000].tolist(),
+                              key="xt.match")
+    else:
+        picked = int(st.number_input("Row index", min_value=0, value=0, step=1, key="xt.row",
+                                     help=f"0 to {len(data) - 1:,}"))
+    explainers.rows_from_spec(picked, len(data))
+    (shap_e,) = xt.explain_rows(model, data, [picked], "shap", shap_params)
+    (lime_e,) = xt.explain_rows(model, data, [picked], "lime", {"num_samples": num_samples, "seed": seed})
+    row = picked
+    actual = "" if data.y_true is None else f"; the data says {xt.plain(data.y_true.iloc[row])!r}"
+    st.markdown(f"Row **{row}**: the model predicts **{lime_e.target!r}** with probability "
+                f"{lime_e.prediction:.3f}{actual}.")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.waterfall_figure(shap_e), key="xt.fig.waterfall")
+    right.plotly_chart(charts.lime_figure(lime_e), key="xt.fig.lime")
+    st.info(explainers.agreement(shap_e, lime_e, k=3).sentence, icon=":material/compare_arrows:")
+
+with tab_what_if, _state.guard("showing the what-if editor"):
+    if row is None:
+        st.info("Pick a valid row on the One row tab first.", icon=":material/info:")
+    else:
+        st.caption(f"Change row {row}'s values and press Update; the prediction and its SHAP explanation "
+                   "follow. Categories can be typed in, but only values seen in training are accepted.")
+        with st.form(f"xt.whatif.{row}"):
+            values = xt.what_if_inputs(model, data, row)
+            st.form_submit_button("Update", icon=":material/refresh:")
+        with _state.guard("explaining the edited row"):
+            edited, proba = xt.what_if(model, data, values, shap_params)
+            target_index = list(model.classes_).index(edited.target)
+            st.metric(f"Probability of {edited.target!r}", f"{proba[target_index]:.3f}",
+                      delta=f"{proba[target_index] - lime_e.prediction:+.3f} vs the original row"
+                      if lime_e.target == edited.target else None)
+            st.plotly_chart(charts.waterfall_figure(edited), key="xt.fig.whatif")

@@ -1,0 +1,141 @@
+"""Model & data: use the samples or upload a model and a table or images, then set the column roles."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ingest
+from dashboard import _loading, _state
+
+P = "model_data."
+NONE = "(none)"
+
+st.title("Model & data")
+st.caption("Load a model and the data to explain and audit. Uploads stay in this session's memory on "
+           "this machine; nothing is sent anywhere.")
+
+source = st.radio("Source", ["Samples", "Upload your own"], horizontal=True, key=P + "source",
+                  label_visibility="collapsed")
+if source == "Samples":
+    choice = st.radio("Sample", list(_loading.SAMPLES), captions=_loading.SAMPLE_CAPTIONS, key=P + "sample")
+    if st.button("Use the samples", type="primary", key=P + "use_samples", icon=":material/dataset:"):
+        with _state.guard("loading the samples"):
+            _loading.use_sample(choice)
+            st.rerun()  # the sidebar, drawn before this page, shows what is now loaded
+else:
+    left, right = st.columns(2, gap="large")
+    model_file = left.file_uploader(
+        "Model: .skops, .onnx, TorchScript .pt, .safetensors or a state dict", key=P + "model_file",
+        max_upload_size=ingest.MAX_FILE_MB, help=f"Up to {ingest.MAX_FILE_MB} MB.")
+    trusted = False
+    if model_file is not None and _loading.may_run_code(model_file):
+        trusted = left.checkbox(
+            "I trust this file (allow pickle)", key=P + "trust",
+            help="Pickle, joblib and whole-model torch.save files can run any code they contain while "
+                 "they load. Tick this only for a file whose origin you trust.")
+    with left.expander("PyTorch weights and image preprocessing"):
+        architecture = st.text_input("Architecture of a weights-only file", key=P + "architecture",
+                                     placeholder="resnet18, or glasswing.digits_cnn")
+        preprocess = None
+        if st.checkbox("Set the image preprocessing", key=P + "set_preprocess"):
+            size = st.number_input("Input size (pixels, square)", 8, 1024, 224, key=P + "size")
+            mean = st.text_input("Mean per channel", "0.485, 0.456, 0.406", key=P + "mean")
+            std = st.text_input("Std per channel", "0.229, 0.224, 0.225", key=P + "std")
+            preprocess = {"size": (size, size), "mean": mean.split(","), "std": std.split(",")}
+    kind = right.radio("Data", ["Table", "Images"], horizontal=True, key=P + "data_kind")
+    if kind == "Table":
+        data_files = right.file_uploader(
+            "Table: CSV or Parquet", type=["csv", "tsv", "txt", "parquet", "pq"], key=P + "table_file",
+            max_upload_size=ingest.MAX_FILE_MB, help=f"Up to {ingest.MAX_FILE_MB} MB.")
+    else:
+        data_files = right.file_uploader(
+            "Images (PNG, JPEG, ...) or one .zip, with an optional labels.csv (file, label, groups...)",
+            accept_multiple_files=True, key=P + "image_files", max_upload_size=ingest.MAX_FILE_MB,
+            help=f"Up to {ingest.MAX_FILE_MB} MB a file, {ingest.MAX_IMAGE_MEGAPIXELS} megapixels an image.")
+    if st.button("Load the uploaded files", type="primary", key=P + "load_uploads",
+                 disabled=model_file is None and not data_files):
+        with _state.guard("loading the uploaded files"):
+            _loading.load_uploads(model_file, data_files, trusted=trusted, architecture=architecture,
+                                  preprocess=preprocess)
+            st.rerun()
+
+model, data, images, base = _state.model(), _state.dataset(), _state.images(), _state.get(_loading.BASE)
+if data is not None and (base is None or base.sha256 != data.sha256):  # stored by another page
+    base = data
+if model is None and data is None and images is None:
+    st.info("Nothing is loaded yet: use the samples or upload your own files.", icon=":material/info:")
+    st.stop()
+st.divider()
+left, right = st.columns([3, 2], gap="large")
+if model is not None:
+    left.subheader("Model")
+    left.markdown(_loading.model_facts(model))
+scores_box = right.container()
+
+if data is not None:
+    st.subheader("Data")
+    gen, columns, roles = st.session_state.get(_loading.GENERATION, 0), list(base.frame.columns), data.roles
+    st.caption(f"**{data.name}**: {len(data):,} rows, {len(columns)} columns · SHA-256 `{data.sha256}`")
+
+    def drop_from_features(key):  # a column that becomes the target, prediction or score is no feature
+        features_key = f"{P}features.{gen}"
+        if st.session_state.get(key) in st.session_state.get(features_key, []):
+            st.session_state[features_key] = [f for f in st.session_state[features_key]
+                                              if f != st.session_state[key]]
+
+    def pick(col, label, current, options, key):
+        opts, key = [NONE, *options], f"{P}{key}.{gen}"
+        index = opts.index(current) if current in opts else 0
+        value = col.selectbox(label, opts, index=index, key=key, on_change=drop_from_features, args=(key,))
+        return None if value == NONE else value
+
+    a, b, c, d = st.columns(4)
+    target = pick(a, "Target (true outcome)", roles.target, columns, "target")
+    prediction = pick(b, "Logged prediction", roles.prediction, columns, "prediction")
+    score = pick(c, "Logged score", roles.score, columns, "score")
+    values = sorted(base.frame[target].dropna().unique().tolist(), key=str) if target else []
+    current = data.positive_label if values else None
+    positive = pick(d, "Positive class", current, values, f"positive.{target}")
+    sensitive = st.multiselect("Sensitive columns (groups to audit)", columns, default=list(roles.sensitive),
+                               key=f"{P}sensitive.{gen}")
+    features_key = f"{P}features.{gen}"
+    features = st.multiselect("Features (model inputs)", columns, key=features_key,
+                              default=None if features_key in st.session_state else list(roles.features))
+    chosen = dict(target=target, prediction=prediction, score=score, sensitive=tuple(sensitive),
+                  features=tuple(features), positive_label=positive)
+    if st.session_state.get(f"{P}applied.{gen}") != chosen:
+        with _state.guard("setting the column roles"):
+            data = base.with_roles(**chosen)
+            _state.put(_state.DATASET, data)
+            st.session_state[f"{P}applied.{gen}"] = chosen
+    st.dataframe(base.frame.head(100), height=260, hide_index=True)
+
+if images is not None:
+    st.subheader("Images")
+    st.caption(f"**{images.name}**: {len(images)} images · SHA-256 `{images.sha256}`")
+    for note in images.notes:
+        st.caption(note)
+    shown = min(len(images), 12)
+    labels = images.labels or [""] * len(images)
+    captions = [f"{n} ({lab})" if lab else n for n, lab in zip(images.names, labels, strict=True)]
+    st.image(images.images[:shown], width=96, caption=captions[:shown])
+
+scored = data if data is not None and data.roles.target else None
+if images is not None and images.labels:
+    scored = images
+if model is not None:
+    with scores_box:
+        st.subheader("On this data")
+        if scored is None:
+            st.caption("Choose a target column (or load labelled images) to see accuracy and AUC.")
+            st.stop()
+        with _state.guard("scoring the model on the data"):
+            ingest.check_model_fits(model, scored)
+            roles_key = data.roles if scored is data else None
+            result = _loading.performance(model.sha256, scored.sha256, roles_key, model, scored)
+            a, b = st.columns(2)
+            a.metric("Accuracy", f"{result['accuracy']:.3f}", border=True)
+            b.metric("AUC", f"{result['auc']:.3f}" if result["auc"] is not None else "n/a", border=True)
+            st.caption(f"The model's predictions on {result['n']:,} labelled rows; AUC for the positive "
+                       f"class {data.positive_label}." if scored is data else
+                       f"The model's predictions on {result['n']:,} labelled images (AUC needs two classes).")

@@ -1,0 +1,103 @@
+"""Report: compose the audit report (what to include, notes, sign-off), export it, save the run."""
+
+import streamlit as st
+
+import reports
+from dashboard import _report, _state
+
+st.title("Report")
+st.caption("Compose the audit report: what was audited (with fingerprints), the findings, chosen "
+           "explanations and mitigation, your notes and sign-off. Export it as PDF, HTML or JSON, or save "
+           "the run to the audit history for a review meeting.")
+model, data = _state.model(), _state.dataset()
+if data is None:
+    _state.need("a dataset with a target column and at least one sensitive column")
+
+# ---- 1. the audit
+st.subheader("1. Audit")
+roles = data.roles
+columns = [c for c in data.frame.columns if c not in (roles.target, roles.prediction, roles.score)]
+sensitive = st.multiselect("Sensitive columns (several: their intersection)", columns,
+                           default=[c for c in roles.sensitive if c in columns], key="report.sensitive")
+source = f"the model {model.name}" if model is not None and model.modality == "tabular" else \
+    "the predictions logged in the data"
+st.caption(f"Predictions from {source}; target: {roles.target or 'not chosen'}.")
+if st.button("Run the audit", type="primary", key="report.run", disabled=not sensitive):
+    _report.start_audit(sensitive)
+ran = st.session_state.get(_report.AUDIT)
+
+audit = None
+if ran:
+    with _state.guard("running the audit"), st.spinner("Auditing..."):
+        audit = _report.audit(data, model, ran["sensitive"])
+        st.success(f"Audited by {', '.join(ran['sensitive'])} at {ran['created_at'][11:16]} UTC.",
+                   icon=":material/check:")
+
+# ---- 2. contents
+st.subheader("2. Contents")
+left, right = st.columns(2)
+title = left.text_input("Title", key="report.title",
+                        placeholder=f"Fairness audit of {(model or data).name}")
+version = right.text_input("Model version label", key="report.version", placeholder="e.g. v2")
+figures = []
+subject = _report.explained(model, data, _state.images())
+choices = _report.explainer_choices(model) if subject is not None else {}
+if choices:
+    left, right = st.columns(2)
+    method = left.selectbox("Explanations to include", ["", *choices], key="report.method",
+                            format_func=lambda m: choices.get(m, "None"))
+    what = "Images" if subject is not data else "Rows"
+    rows_text = right.text_input(f"{what} to explain (positions, e.g. 0, 5, 12)", "0", key="report.rows",
+                                 disabled=not method)
+    if method:
+        with _state.guard("explaining the chosen inputs"), st.spinner("Explaining..."):
+            rows = _report.parse_rows(rows_text, len(subject))
+            figures = _report.explanations(model, subject, method, rows)
+mitigation = None
+with _state.guard("reading the mitigation result"):
+    mitigation = _report.mitigation(model, data)
+include_mitigation = st.checkbox(
+    "Include the mitigation shown on the Mitigation page" if mitigation is not None
+    else "Include a mitigation (run one on the Mitigation page first)",
+    value=mitigation is not None, disabled=mitigation is None, key="report.mitigation")
+notes = st.text_area("Reviewer notes", key="report.notes", height=120)
+cols = st.columns(4)
+reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
+role = cols[1].text_input("Role", key="report.role")
+decision = cols[2].selectbox("Decision", _report.DECISIONS, key="report.decision")
+date = cols[3].text_input("Date", key="report.date", placeholder="YYYY-MM-DD")
+
+report = None
+if audit is not None:
+    with _state.guard("composing the report"):
+        report = reports.build_report(
+            data, model if model is not None and model.modality == "tabular" else None, metrics=audit,
+            explanations=figures, mitigation=mitigation if include_mitigation else None, title=title,
+            version_label=version, notes=notes, created_at=ran["created_at"],
+            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date})
+
+# ---- 3. export and save
+st.subheader("3. Export")
+if report is None:
+    st.warning(_report.NO_AUDIT, icon=":material/warning:")
+_report.download_buttons(report, "report.export", st.columns(3))
+save_title = st.text_input("Name of the saved run", key="report.save_title",
+                           placeholder=report.title if report else "")
+if st.button("Save to audit history", key="report.save", disabled=report is None,
+             icon=":material/save:"):
+    with _state.guard("saving the run to the audit history"):
+        run_id = _report.save(report, save_title or report.title)
+        st.success(f"Saved as run {run_id}. Open it on the Review page.", icon=":material/check:")
+
+if report is not None:
+    st.subheader("Findings")
+    st.dataframe(_report.disparity_table(report), hide_index=True, width="stretch",
+                 column_config={"Value": st.column_config.NumberColumn(format="%.3f")})
+    if report.four_fifths_sentence:
+        st.markdown(report.four_fifths_sentence)
+    st.dataframe(_report.group_table(report), hide_index=True, width="stretch")
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if st.toggle("Preview the report as exported (HTML)", key="report.preview"):
+        with _state.guard("rendering the preview"):
+            st.iframe(_report.preview_html(report), height=900)

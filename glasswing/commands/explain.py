@@ -1,0 +1,126 @@
+"""``glasswing explain``: write attributions for table rows (CSV) or one image (a .npy map)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from glasswing._errors import GlasswingError
+
+NO_OUT_FOLDER = "The folder for --out does not exist: {folder}."
+OUT_SUFFIX = "--out must name a {suffix} file for {what}; got '{out}'."
+NEEDS_ROWS = "--data needs --rows to say which rows to explain, e.g. --rows 0:100 or --rows 3,7,9."
+WRONG_INPUT = "This is {article} {modality} model, so give {flag} instead."
+BAD_PARAM = "--param takes NAME=VALUE, e.g. --param num_samples=2000; got '{text}'."
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``explain`` subcommand."""
+    p = sub.add_parser(
+        "explain", help="explain table rows (CSV of attributions) or an image (.npy heatmap)",
+        description="Table rows: one CSV row per explained row, one column per original feature, plus "
+                    "the target class, the base value and the model output (SHAP: base value + features = "
+                    "output). Image: the H x W map scaled to [0, 1], saved with numpy.save.")
+    p.add_argument("--model", required=True, metavar="FILE",
+                   help="model file (.skops, .onnx, .pt, .safetensors)")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--data", metavar="FILE", help="CSV or Parquet file holding the rows (tabular models)")
+    given.add_argument("--image", metavar="FILE", help="image file (PNG, JPEG; image models)")
+    p.add_argument("--rows", metavar="SPEC", help="rows of --data: 7, 0:100 (end excluded) or 3,7,9")
+    p.add_argument("--method", required=True, metavar="NAME",
+                   help="a registry name: shap, lime, permutation_importance, gradcam, ...")
+    p.add_argument("--target", metavar="CLASS",
+                   help="class to explain (default: each input's predicted class)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a method parameter, e.g. --param algorithm=permutation (repeatable)")
+    p.add_argument("--out", required=True, metavar="FILE", help=".csv for --data, .npy for --image")
+    p.add_argument("--architecture", metavar="NAME", help="architecture of a weights-only PyTorch file")
+    p.add_argument("--trust", action="store_true",
+                   help="allow pickle-based model files (they can run code: only files you trust)")
+    p.set_defaults(func=run)
+
+
+def _params(texts: list[str], spec) -> dict:
+    """``NAME=VALUE`` strings as typed values (the type of the parameter's default)."""
+    defaults = {p.name: p.default for p in spec.params}
+    params = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise GlasswingError(BAD_PARAM.format(text=text))
+        params[name] = _typed(value, defaults.get(name))
+    return params
+
+
+def _typed(value: str, default):
+    """``value`` as the type of ``default`` (numbers stay numbers where the default is unknown)."""
+    if isinstance(default, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    for kind, applies in ((int, default is None or isinstance(default, int)),
+                          (float, default is None or isinstance(default, int | float))):
+        if applies:
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+    return value
+
+
+def _check_out(out: Path, suffix: str, what: str) -> None:
+    if out.suffix.lower() != suffix:
+        raise GlasswingError(OUT_SUFFIX.format(suffix=suffix, what=what, out=out))
+    if not out.parent.is_dir():
+        raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model and the input, explain, and write the result to ``--out``."""
+    out = Path(args.out)
+    if args.data is not None:
+        if not args.rows:
+            raise GlasswingError(NEEDS_ROWS)
+        _check_out(out, ".csv", "table rows")
+    else:
+        _check_out(out, ".npy", "an image map")
+    import explainers
+    import ingest
+
+    model = ingest.load_model(args.model, trusted=args.trust, architecture=args.architecture)
+    if (args.data is not None) != (model.modality == "tabular"):
+        flag = "--data FILE --rows SPEC" if model.modality == "tabular" else "--image FILE"
+        article = "an" if model.modality[:1] in "aeiou" else "a"
+        raise GlasswingError(WRONG_INPUT.format(article=article, modality=model.modality, flag=flag))
+    spec = explainers.registry.get(args.method)
+    params = _params(args.param, spec)
+    if args.image is not None:
+        return _explain_image(model, args, params, out)
+    frame, _ = ingest.read_table(args.data)
+    rows = explainers.rows_from_spec(args.rows, len(frame))
+    if any(p.name == "background" for p in spec.params):
+        params.setdefault("background", frame)
+    result = explainers.explain(model, frame.iloc[rows], method=args.method, target=args.target, **params)
+    index = rows if spec.scope == "local" else ["all"]
+    table = explainers.attribution_frame(result, index=index)
+    table.index.name = "row"
+    table.to_csv(out, float_format="%.17g")
+    first = result[0]
+    space = f", {first.output}" if first.output else ""
+    print(f"{spec.label} ({first.algorithm}{space}): explained {len(rows):,} rows; wrote {out}")
+    return 0
+
+
+def _explain_image(model, args: argparse.Namespace, params: dict, out: Path) -> int:
+    import numpy as np
+
+    import explainers
+    import ingest
+
+    image = ingest.load_image(args.image)
+    (exp,) = explainers.explain(model, [image], method=args.method, target=args.target, **params)
+    values = np.asarray(exp.values, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    np.save(out, scaled.astype(np.float32))
+    print(f"{explainers.registry.get(args.method).label} for class {exp.target!r}: wrote a "
+          f"{scaled.shape[0]} x {scaled.shape[1]} map scaled to [0, 1] to {out}")
+    return 0

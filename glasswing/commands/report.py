@@ -1,0 +1,94 @@
+"""``glasswing report``: audit a model (or logged predictions) and write the report as PDF, HTML or JSON.
+
+Headless and the same content as the dashboard's Report page export: both call
+``audits.audit_dataset``, ``reports.report_explanations`` and ``reports.build_report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from glasswing._errors import GlasswingError
+
+OUT_SUFFIXES = (".pdf", ".html", ".htm", ".json")
+BAD_OUT = "--out must end in .pdf, .html or .json; got '{out}'."
+NO_OUT_FOLDER = "The folder for --out does not exist: {folder}."
+NEEDS_PREDICTIONS = "Give --model FILE or --prediction COL (or --score COL): the audit needs predictions."
+NOTES_UNREADABLE = "Cannot read --notes-file {path}: {reason}."
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand."""
+    p = sub.add_parser(
+        "report", help="write an audit report (PDF, HTML or JSON) for a model or logged predictions",
+        description="Audit the data (a model's predictions, or logged ones) by group and write a report: "
+                    "fingerprints of what was audited, per-group tables with intervals, disparities with "
+                    "verdicts, charts, optional explanations, reviewer notes and sign-off fields.")
+    p.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file with the audited rows")
+    p.add_argument("--model", metavar="FILE", help="model file (skops, ONNX, ...); else use --prediction")
+    p.add_argument("--prediction", metavar="COL", help="column of logged predicted labels")
+    p.add_argument("--score", metavar="COL", help="column of logged scores (AUC, calibration)")
+    p.add_argument("--target", required=True, metavar="COL", help="the true outcome column")
+    p.add_argument("--sensitive", required=True, nargs="+", metavar="COL",
+                   help="sensitive column(s); several mean their intersection")
+    p.add_argument("--threshold", type=float, metavar="T", help="predict positive where score >= T")
+    p.add_argument("--positive-label", metavar="LABEL", help="the favourable outcome (default: the larger)")
+    p.add_argument("--out", required=True, metavar="FILE", help="audit.pdf, audit.html or audit.json")
+    p.add_argument("--trust", action="store_true", help="allow pickle-based model files (runs their code)")
+    p.add_argument("--title", default="", help="report title")
+    p.add_argument("--version-label", default="", metavar="LABEL", help="model version, e.g. v2")
+    p.add_argument("--notes", default="", help="reviewer notes (text)")
+    p.add_argument("--notes-file", metavar="FILE", help="read the reviewer notes from a text file")
+    p.add_argument("--reviewer", default="", help="reviewer name for the sign-off")
+    p.add_argument("--explain", metavar="METHOD", help="add explanations: shap, lime, permutation_importance")
+    p.add_argument("--rows", default="0", metavar="SPEC", help="rows to explain: 0,3,7 or 0:5 (default 0)")
+    p.add_argument("--save", action="store_true", help="also save this run in the audit history")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Audit, build the report and write it to ``--out``."""
+    out = Path(args.out)
+    if out.suffix.lower() not in OUT_SUFFIXES:
+        raise GlasswingError(BAD_OUT.format(out=args.out))
+    if not out.parent.is_dir():
+        raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
+    if not args.model and not args.prediction and not args.score:
+        raise GlasswingError(NEEDS_PREDICTIONS)
+    notes = args.notes
+    if args.notes_file:
+        try:
+            notes = Path(args.notes_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise GlasswingError(NOTES_UNREADABLE.format(path=args.notes_file, reason=err)) from err
+    import ingest
+    import reports
+
+    rows = reports.parse_rows(args.rows) if args.explain else []
+    from audits import audit_dataset, open_history
+
+    data = ingest.load_dataset(args.data, target=args.target, prediction=args.prediction, score=args.score,
+                               sensitive=tuple(args.sensitive), positive_label=args.positive_label)
+    model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
+    if model is not None:
+        ingest.check_model_fits(model, data)
+    metrics = audit_dataset(data, model, threshold=args.threshold,
+                            use_scores=args.prediction is None and args.threshold is not None)
+    explanations = (reports.report_explanations(model, data, method=args.explain, rows=rows)
+                    if args.explain and model is not None else [])
+    report = reports.build_report(data, model, metrics=metrics, explanations=explanations, title=args.title,
+                                  version_label=args.version_label, notes=notes,
+                                  sign_off={"reviewer": args.reviewer})
+    reports.export_report(report, out)
+    headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
+    for d in report.disparities():
+        if d.name in headline:
+            shown = "n/a" if d.value is None else f"{d.value:.3f}"
+            print(f"{d.label}: {shown} ({d.verdict.lower()})")
+    if args.save:
+        with open_history() as history:
+            run_id = history.save(report.to_run())
+        print(f"Saved as run {run_id} in the audit history ({history.where})")
+    print(f"Wrote {out}")
+    return 0

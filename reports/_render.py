@@ -1,0 +1,333 @@
+"""Render a :class:`reports.Report` to HTML (Jinja2), PDF (WeasyPrint) or JSON.
+
+The HTML is self-contained (CSS inline, charts as inline SVG, heatmaps as PNG data URIs, no JavaScript,
+no network): large type on screen for a projector, A4 with running fingerprints and page numbers in
+print. WeasyPrint cannot run JavaScript, so charts are drawn from the report model's numbers with
+matplotlib as SVG, the same drawings in HTML and PDF.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reports._model import (
+    DIFFERENCE_THRESHOLD,
+    FOUR_FIFTHS,
+    Report,
+    ReportError,
+    group_label,
+    metric_label,
+)
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FORMATS = {"pdf": "application/pdf", "html": "text/html", "json": "application/json"}
+UNKNOWN_FORMAT = "Cannot export a report as '{suffix}'; choose one of: .pdf, .html, .json."
+CANNOT_WRITE = "Cannot write the report to {path}: {reason}."
+
+# Chart styling: colours that stay distinct in grayscale (light / mid / dark), plus hatching.
+_SERIES = [("#c6dbef", ""), ("#4292c6", ""), ("#08306b", "")]
+_CHART_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
+
+
+# ---------------------------------------------------------------------------------------- charts
+def _svg(fig) -> str:
+    """Serialise a matplotlib Figure to an SVG ``data:`` URI (text kept as text, ids isolated per chart)."""
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "glasswing"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def _style(ax, title: str, xlabel: str = "") -> None:
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold", family="DejaVu Sans")
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize=9)
+    ax.tick_params(labelsize=9)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def rates_chart(report: Report) -> str | None:
+    """SVG: selection rate, TPR and FPR by group as grouped horizontal bars with interval whiskers."""
+    groups = report.groups()
+    metrics = [m for m in _CHART_METRICS if groups and m in groups[0]["values"]]
+    if not groups or not metrics:
+        return None
+    fig = _figure(7.2, 0.55 + 0.32 * len(groups) * len(metrics) + 0.35 * len(groups))
+    ax = fig.add_subplot()
+    height = 0.8 / len(metrics)
+    y = np.arange(len(groups))
+    for k, m in enumerate(metrics):
+        colour, hatch = _SERIES[k % len(_SERIES)]
+        vals = np.array([g["values"].get(m) if g["values"].get(m) is not None else np.nan for g in groups])
+        lo = np.array([g["intervals"].get(m, (np.nan, np.nan))[0] for g in groups], dtype=float)
+        hi = np.array([g["intervals"].get(m, (np.nan, np.nan))[1] for g in groups], dtype=float)
+        pos = y - 0.4 + height * (k + 0.5)
+        err = None
+        if np.isfinite(lo).any():
+            err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+            err = np.nan_to_num(err)
+        ax.barh(pos, vals, height=height * 0.92, color=colour, hatch=hatch, edgecolor="#222222",
+                linewidth=0.5, label=metric_label(m), xerr=err, error_kw={"elinewidth": 0.9, "capsize": 2})
+        for p, v, h in zip(pos, vals, hi, strict=True):
+            if np.isfinite(v):
+                at = max(v, h) if np.isfinite(h) else v
+                ax.text(at + 0.015, p, f"{v:.2f}", va="center", fontsize=7, color="#333333")
+    overall = report.overall().get("selection_rate")
+    if overall is not None:
+        ax.axvline(overall, color="#000000", linestyle="--", linewidth=0.9)
+        ax.text(overall, -0.5, " overall selection rate", fontsize=7, va="bottom")
+    ax.set_yticks(y, [g["label"] for g in groups])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.1)
+    _style(ax, "Rates by group", f"rate ({report.confidence:.0%} Wilson interval whiskers)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return _svg(fig)
+
+
+def disparity_chart(report: Report) -> str | None:
+    """SVG: each disparity against its threshold, pass bars light and fail bars dark and hatched."""
+    items = [d for d in report.disparities() if d.value is not None]
+    if not items:
+        return None
+    fig = _figure(7.2, 0.7 + 0.36 * len(items))
+    ax = fig.add_subplot()
+    y = np.arange(len(items))
+    for i, d in enumerate(items):
+        shown = abs(d.value) if d.name.endswith("_difference") else d.value
+        ax.barh(i, shown, height=0.6, color="#c7e9c0" if d.passes else "#7f0000",
+                hatch="" if d.passes else "xx", edgecolor="#222222", linewidth=0.5)
+        ax.plot([d.threshold, d.threshold], [i - 0.4, i + 0.4], color="#000000", linewidth=1.4)
+        ax.text(max(shown, d.threshold) + 0.015, i, f"{d.value:.3f} {'pass' if d.passes else 'FAIL'}",
+                va="center", fontsize=8)
+    ax.set_yticks(y, [d.label for d in items])
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(1.2, max(abs(d.value) for d in items) + 0.25))
+    _style(ax, "Disparities against thresholds",
+           f"value (black tick: threshold; ratios pass at >= {FOUR_FIFTHS:g}, "
+           f"|differences| at <= {DIFFERENCE_THRESHOLD:g})")
+    return _svg(fig)
+
+
+def attribution_chart(features: list, title: str) -> str | None:
+    """SVG: signed attributions of one explanation, largest first (positive dark, negative light)."""
+    if not features:
+        return None
+    names = [f"{name} = {_short(value)}" if value is not None else name for name, value, _ in features]
+    vals = np.array([a for *_, a in features], dtype=float)
+    fig = _figure(7.2, 0.6 + 0.3 * len(vals))
+    ax = fig.add_subplot()
+    colours = ["#08306b" if v >= 0 else "#9ecae1" for v in vals]
+    hatches = ["" if v >= 0 else "//" for v in vals]
+    bars = ax.barh(np.arange(len(vals)), vals, color=colours, edgecolor="#222222", linewidth=0.5)
+    for bar, hatch in zip(bars, hatches, strict=True):
+        bar.set_hatch(hatch)
+    ax.axvline(0, color="#000000", linewidth=0.8)
+    ax.set_yticks(np.arange(len(vals)), names)
+    ax.invert_yaxis()
+    _style(ax, title, "attribution (dark: raises the score; light, hatched: lowers it)")
+    return _svg(fig)
+
+
+def mitigation_chart(report: Report) -> str | None:
+    """SVG: accuracy and the main disparities before and after the mitigation."""
+    m = report.mitigation
+    if not m:
+        return None
+    keys = [k for k in ("demographic_parity_difference", "equalized_odds_difference")
+            if _num((m.get("before") or {}).get("summary", {}).get(k)) is not None]
+    rows = [("Accuracy", _num(m.get("accuracy_before")), _num(m.get("accuracy_after")))]
+    rows += [(metric_label(k), _num(m["before"]["summary"][k]), _num(m["after"]["summary"][k])) for k in keys]
+    rows = [r for r in rows if r[1] is not None and r[2] is not None]
+    if not rows:
+        return None
+    fig = _figure(7.2, 0.8 + 0.55 * len(rows))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))
+    for k, (label, colour, hatch) in enumerate([("before", "#bdbdbd", "//"), ("after", "#08306b", "")]):
+        vals = [r[1 + k] for r in rows]
+        ax.barh(y - 0.2 + 0.4 * k, vals, height=0.38, color=colour, hatch=hatch, edgecolor="#222222",
+                linewidth=0.5, label=label)
+        for p, v in zip(y - 0.2 + 0.4 * k, vals, strict=True):
+            ax.text(v + 0.012, p, f"{v:.3f}", va="center", fontsize=7)
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.1)
+    _style(ax, f"Before and after: {m.get('label', m.get('method', 'mitigation'))}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return _svg(fig)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+# ---------------------------------------------------------------------------------------- html
+def _fmt(value: Any, digits: int = 3) -> str:
+    v = _num(value)
+    if v is None:
+        return "—"
+    if float(v).is_integer() and abs(v) >= 1 and digits == 0:
+        return f"{int(v):,}"
+    return f"{v:.{digits}f}"
+
+
+def _date(value: str) -> str:
+    return value.replace("T", " ").replace("+00:00", " UTC") if value else ""
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = _fmt
+    env.filters["date"] = _date
+    env.filters["label"] = metric_label
+    env.filters["group"] = group_label
+    env.filters["short"] = _short
+    return env
+
+
+def _mitigation_rows(report: Report) -> list[dict]:
+    """Before/after/change rows of the mitigation's summary disparities (arrows and words, not colour)."""
+    from audits import compare_runs
+
+    m = report.mitigation
+    if not m or not m.get("before") or not m.get("after"):
+        return []
+    table = compare_runs(m["before"], m["after"])
+    rows = table.to_dict("records")
+    acc = (_num(m.get("accuracy_before")), _num(m.get("accuracy_after")))
+    if None not in acc:
+        change = "unchanged" if abs(acc[1] - acc[0]) < 1e-12 else "improved" if acc[1] > acc[0] else "worse"
+        rows.insert(0, {"metric": "accuracy", "before": acc[0], "after": acc[1], "delta": acc[1] - acc[0],
+                        "change": change})
+    return rows
+
+
+def render_html(report: Report, *, charts: bool = True) -> str:
+    """Return the report as one self-contained HTML document.
+
+    Parameters
+    ----------
+    report : Report
+        What to render.
+    charts : bool
+        Draw the SVG charts (the tables carry the same numbers).
+
+    Returns
+    -------
+    str
+    """
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    explanation_charts = [attribution_chart(e.features, "") if e.features else None
+                          for e in report.explanations]
+    context = {
+        "r": report, "css": css, "groups": report.groups(), "metrics": report.table_metrics(),
+        "disparities": report.disparities(), "overall": report.overall(),
+        "mitigation_rows": _mitigation_rows(report),
+        "charts": {
+            "rates": rates_chart(report) if charts else None,
+            "disparities": disparity_chart(report) if charts else None,
+            "mitigation": mitigation_chart(report) if charts else None,
+            "explanations": explanation_charts if charts else [None] * len(report.explanations),
+        },
+        "four_fifths": FOUR_FIFTHS, "difference_threshold": DIFFERENCE_THRESHOLD,
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def render_pdf(report: Report, *, html: str | None = None) -> bytes:
+    """Return the report as an A4 PDF (WeasyPrint), with fingerprints in the header and page numbers.
+
+    Parameters
+    ----------
+    report : Report
+        What to render.
+    html : str, optional
+        Already rendered HTML of ``report`` (saves rendering it twice).
+    """
+    from weasyprint import HTML
+
+    start = time.perf_counter()
+    html = html if html is not None else render_html(report)
+    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    log.info("Rendered the PDF report in %.2f s (%d bytes)", time.perf_counter() - start, len(pdf))
+    return pdf
+
+
+def report_bytes(report: Report, fmt: str) -> bytes:
+    """Return the report encoded as ``fmt``: ``"pdf"``, ``"html"`` or ``"json"``.
+
+    Raises
+    ------
+    ReportError
+        For any other format.
+    """
+    fmt = fmt.lower().lstrip(".")
+    if fmt == "pdf":
+        return render_pdf(report)
+    if fmt == "html":
+        return render_html(report).encode("utf-8")
+    if fmt == "json":
+        return report.to_json().encode("utf-8")
+    raise ReportError(UNKNOWN_FORMAT.format(suffix=f".{fmt}"))
+
+
+def export_report(report: Report, path: str | Path) -> Path:
+    """Write ``report`` to ``path``; the suffix (.pdf, .html, .json) chooses the format.
+
+    Examples
+    --------
+    >>> export_report(report, "audit.pdf")  # doctest: +SKIP
+    PosixPath('audit.pdf')
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix.lstrip(".") not in FORMATS and suffix != ".htm":
+        raise ReportError(UNKNOWN_FORMAT.format(suffix=suffix or path.name))
+    data = report_bytes(report, "html" if suffix == ".htm" else suffix)
+    try:
+        tmp = path.with_name(f".{path.name}.part")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # never leave a half-written report under the requested name
+    except OSError as err:
+        raise ReportError(CANNOT_WRITE.format(path=path, reason=err.strerror or err)) from err
+    return path
+

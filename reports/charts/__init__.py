@@ -1,0 +1,35 @@
+"""Pure plotly figure builders shared by the dashboard and the reports."""
+
+from reports.charts._fairness import (
+    calibration_figure,
+    disparity_figure,
+    fairness_bars,
+    four_fifths_figure,
+    threshold_figure,
+)
+from reports.charts._image import (
+    COLORMAPS,
+    deletion_figure,
+    group_maps_figure,
+    heatmap_figure,
+    overlay_image,
+    top_predictions_figure,
+)
+from reports.charts._mitigation import mitigation_groups_figure, mitigation_tradeoff_figure
+from reports.charts._tabular import (
+    beeswarm_figure,
+    dependence_figure,
+    lime_figure,
+    permutation_importance_figure,
+    shap_importance_figure,
+    waterfall_figure,
+)
+
+__all__: list[str] = []
+__all__ += ["mitigation_groups_figure", "mitigation_tradeoff_figure"]
+__all__ += ["calibration_figure", "disparity_figure", "fairness_bars", "four_fifths_figure",
+            "threshold_figure"]
+__all__ += ["COLORMAPS", "deletion_figure", "group_maps_figure", "heatmap_figure", "overlay_image",
+            "top_predictions_figure"]
+__all__ += ["beeswarm_figure", "dependence_figure", "lime_figure", "permutation_importance_figure",
+            "shap_importance_figure", "waterfall_figure"]

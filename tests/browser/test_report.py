@@ -1,0 +1,53 @@
+"""The Report and Review pages in a real browser: load the samples, run the audit, click Export, get a PDF."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _use_the_samples(page) -> None:
+    """Load the German credit samples through the Model & data page, as a user would."""
+    page.get_by_text("Use the samples", exact=False).first.click()
+    wait_idle(page)
+    load = page.get_by_role("button", name="Load the samples")
+    if load.count():
+        load.first.click()
+        wait_idle(page)
+    page.get_by_text("german", exact=False).first.wait_for()
+
+
+def _open(page, title: str) -> None:
+    page.get_by_role("link", name=title, exact=True).first.click()
+    wait_idle(page)
+    page.get_by_role("heading", name=title).first.wait_for()
+
+
+def test_export_pdf_and_review_the_saved_run(page):
+    _use_the_samples(page)
+    _open(page, "Report")
+    # Before the audit: exporting is refused in one sentence.
+    page.get_by_text("There is no audit to report yet", exact=False).wait_for()
+    assert page.get_by_role("button", name="Export PDF").is_disabled()
+
+    page.get_by_role("button", name="Run the audit").click()
+    wait_idle(page)
+    page.get_by_text("Audited by", exact=False).wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export PDF").click()
+    pdf = download.value
+    assert pdf.suggested_filename.endswith(".pdf")
+    with open(pdf.path(), "rb") as f:
+        assert f.read(5) == b"%PDF-"
+
+    page.get_by_role("button", name="Save to audit history").click()
+    wait_idle(page)
+    page.get_by_text("Saved as run 1", exact=False).wait_for()
+
+    _open(page, "Review")
+    page.get_by_text("Demographic parity difference", exact=False).first.wait_for()
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in page.content()

@@ -1,0 +1,150 @@
+"""AppTest of the Fairness audit page: seeded session state, widgets, numbers checked against fairlearn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, selection_rate
+
+from audits import group_metrics
+from ingest import ColumnRoles, Dataset
+from tests.conftest import new_apptest
+
+PAGE = "fairness.py"
+
+
+def scored_dataset(n=2000, seed=0, **roles) -> Dataset:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["female", "male"], n)
+    race = rng.choice(["A", "B", "C"], n, p=[0.6, 0.3, 0.1])
+    y = rng.integers(0, 2, n)
+    score = np.clip(0.3 * y + 0.2 * (sex == "male") + rng.random(n) * 0.5, 0, 1).round(3)
+    frame = pd.DataFrame({"sex": sex, "race": race, "age": rng.integers(18, 80, n), "y": y,
+                          "pred": (score >= 0.5).astype(int), "score": score})
+    defaults = {"target": "y", "prediction": "pred", "score": "score", "sensitive": ("sex", "race"),
+                "features": ("age",)}
+    return Dataset(frame, ColumnRoles(**{**defaults, **roles}), name="scored.csv",
+                   sha256=f"sha-{n}-{seed}-{roles}")
+
+
+def open_page(data: Dataset | None):
+    at = new_apptest()
+    if data is not None:
+        at.session_state["gw.dataset"] = data
+    at.switch_page(f"app_pages/{PAGE}")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def selection_cell(at, group: str) -> str:
+    table = at.dataframe[0].value
+    return table.loc[group, "Selection rate"]
+
+
+def test_without_data_it_says_what_to_load():
+    at = open_page(None)
+    assert at.info[0].value == "Load a dataset with a target column first."
+
+
+def test_intersection_table_verdict_and_charts():
+    data = scored_dataset()
+    at = open_page(data)
+    frame = data.frame
+    mf = MetricFrame(metrics=selection_rate, y_true=frame["y"], y_pred=frame["pred"],
+                     sensitive_features=frame[["sex", "race"]])
+    assert at.multiselect(key="fairness.sensitive").value == ["sex", "race"]
+    assert selection_cell(at, "female · A").startswith(f"{mf.by_group[('female', 'A')]:.3f} (")
+    expected = group_metrics(frame["y"], frame["pred"], frame[["sex", "race"]], y_score=frame["score"])
+    verdicts = [e.value for e in (*at.success, *at.error)]
+    assert verdicts == [expected.four_fifths().sentence]
+    assert len(at.get("plotly_chart")) >= 3
+    assert any("Disparities" in h.value for h in at.subheader)
+
+
+def test_each_feature_alone():
+    data = scored_dataset()
+    at = open_page(data)
+    at.segmented_control(key="fairness.view").set_value("race alone").run()
+    assert not at.exception
+    mf = MetricFrame(metrics=selection_rate, y_true=data.frame["y"], y_pred=data.frame["pred"],
+                     sensitive_features=data.frame["race"])
+    assert list(at.dataframe[0].value.index) == ["A", "B", "C"]
+    assert selection_cell(at, "C").startswith(f"{mf.by_group['C']:.3f} (")
+
+
+def test_threshold_slider_moves_selection_rates():
+    data = scored_dataset()
+    at = open_page(data)
+    at.selectbox(key="fairness.source").select_index(1).run()
+    assert not at.exception
+    frame = data.frame
+    for t in (0.5, 0.7):
+        at.slider(key="fairness.threshold").set_value(t).run()
+        assert not at.exception
+        mf = MetricFrame(metrics=selection_rate, y_true=frame["y"], y_pred=(frame["score"] >= t).astype(int),
+                         sensitive_features=frame[["sex", "race"]])
+        assert selection_cell(at, "male · B").startswith(f"{mf.by_group[('male', 'B')]:.3f} (")
+    assert any(h.value == "Threshold" for h in at.subheader)
+    at.segmented_control(key="fairness.view").set_value("race alone").run()
+    mf = MetricFrame(metrics=selection_rate, y_true=frame["y"], y_pred=(frame["score"] >= 0.7).astype(int),
+                     sensitive_features=frame["race"])
+    assert selection_cell(at, "B").startswith(f"{mf.by_group['B']:.3f} (")
+
+
+def test_reference_group_changes_the_comparison():
+    at = open_page(scored_dataset())
+    at.segmented_control(key="fairness.view").set_value("sex alone").run()
+    at.selectbox(key="fairness.sex.reference").select("female").run()
+    assert not at.exception
+    verdict = [e.value for e in (*at.success, *at.error)][0]
+    assert "the rate of sex=female (the reference group" in verdict
+    diffs = at.dataframe[1].value
+    assert diffs.loc["female", "Selection rate"].startswith("+0.000")
+
+
+def test_small_groups_are_flagged():
+    at = open_page(scored_dataset(n=300))
+    at.number_input(key="fairness.min_n").set_value(60).run()
+    assert not at.exception
+    assert at.expander and "under 60 rows" in at.expander[0].label
+    assert any("fewer than 60" in m.value for m in at.markdown)
+
+
+def test_probabilities_logged_as_predictions_give_one_sentence_and_keep_state():
+    data = scored_dataset(prediction="score", score=None)
+    at = open_page(data)
+    example = next(v for v in data.frame["score"] if v != round(v))
+    assert [e.value for e in at.error] == [
+        f"Column 'score' holds scores between 0 and 1 (for example {example}) rather than predicted labels; "
+        "give a decision threshold (for example 0.5) to turn them into labels."]
+    assert at.session_state["gw.dataset"] is data
+
+
+@pytest.mark.parametrize("roles", [{"prediction": None, "score": None}])
+def test_no_predictions_at_all(roles):
+    at = open_page(scored_dataset(**roles))
+    assert at.info[0].value == "Load a dataset with a prediction or score column, or a tabular model first."
+
+
+def test_model_scores_at_a_threshold():
+    from sklearn.linear_model import LogisticRegression
+
+    from ingest import Model
+
+    data = scored_dataset()
+    frame = data.frame
+    estimator = LogisticRegression().fit(frame[["age"]], frame["y"])
+    at = new_apptest()
+    at.session_state["gw.dataset"] = data
+    at.session_state["gw.model"] = Model.from_estimator(estimator, name="lr.skops", sha256="lr-sha")
+    at.switch_page(f"app_pages/{PAGE}")
+    at.run()
+    at.selectbox(key="fairness.source").select_index(2).run()
+    at.slider(key="fairness.threshold").set_value(0.55).run()
+    assert not at.exception
+    predicted = (estimator.predict_proba(frame[["age"]])[:, 1] >= 0.55).astype(int)
+    mf = MetricFrame(metrics=selection_rate, y_true=frame["y"], y_pred=predicted,
+                     sensitive_features=frame[["sex", "race"]])
+    assert selection_cell(at, "female · B").startswith(f"{mf.by_group[('female', 'B')]:.3f} (")

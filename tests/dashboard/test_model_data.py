@@ -1,0 +1,168 @@
+"""The Model & data page in AppTest: samples, uploads, column roles, and bad input as one sentence."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import pandas as pd
+import pytest
+import skops.io
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from glasswing._paths import sample_dir
+from ingest import _errors as E
+from tests.conftest import new_apptest
+
+P = "model_data."
+
+
+def _metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def _index(elements, prefix: str) -> int:
+    return next(i for i, e in enumerate(elements) if e.value.startswith(prefix))
+
+
+def _target(at):
+    return next(s for s in at.selectbox if s.label == "Target (true outcome)")
+
+
+def _load_german(at):
+    at.button(key=P + "use_samples").click().run()
+    assert not at.exception and not at.error
+    return at
+
+
+def _upload(at, *, model=None, table=None):
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    if model is not None:
+        at.file_uploader(key=P + "model_file").set_value((*model, "application/octet-stream")).run()
+    if table is not None:
+        at.file_uploader(key=P + "table_file").set_value((table[0], table[1], "text/csv")).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception
+    return at
+
+
+def test_nothing_loaded_says_what_to_do():
+    at = new_apptest("model_data.py")
+    assert not at.exception
+    assert [i.value for i in at.info] == ["Nothing is loaded yet: use the samples or upload your own files."]
+
+
+def test_german_sample_shows_model_summary_and_metrics():
+    at = _load_german(new_apptest("model_data.py"))
+    logged = pd.read_csv(sample_dir() / "german_test_predictions.csv")
+    expected = accuracy_score(logged["risk"], logged["gbm_pred"])  # the build's own predictions
+    model = at.session_state["gw.model"]
+    expected_auc = roc_auc_score(logged["risk"], model.predict_proba(logged)[:, 1])
+    assert _metrics(at) == {"Accuracy": f"{expected:.3f}", "AUC": f"{expected_auc:.3f}"}
+    summary = at.markdown[_index(at.markdown, "| **File** | german_gbm.skops |")].value
+    assert "| **Estimator** | ColumnTransformer → GradientBoostingClassifier |" in summary
+    assert "| **Kind** | sklearn, from skops |" in summary and f"`{model.sha256}`" in summary
+    caption = "**german_test_predictions.csv**: 300 rows, 15 columns"
+    assert any(c.value.startswith(caption) for c in at.caption)
+    data = at.session_state["gw.dataset"]
+    assert (data.roles.target, data.roles.sensitive) == ("risk", ("sex",))
+    assert at.session_state["gw.images"] is None
+
+
+def test_digits_sample_shows_images_and_accuracy():
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "sample").set_value("Digits images, CNN").run()
+    at.button(key=P + "use_samples").click().run()
+    assert not at.exception and not at.error
+    metrics = _metrics(at)
+    assert metrics["AUC"] == "n/a"
+    assert any(c.value.startswith("**digits**: 20 images") for c in at.caption)
+    model, images = at.session_state["gw.model"], at.session_state["gw.images"]
+    labels = pd.read_csv(sample_dir() / "images" / "labels.csv", dtype=str).sort_values("file")["label"]
+    expected = (model.predict(images.images).astype(str) == labels.to_numpy()).mean()
+    assert metrics["Accuracy"] == f"{expected:.3f}"
+    assert at.session_state["gw.dataset"] is None
+
+
+def test_bad_upload_is_one_sentence_and_keeps_what_was_loaded():
+    at = _load_german(new_apptest("model_data.py"))
+    model, data = at.session_state["gw.model"], at.session_state["gw.dataset"]
+    _upload(at, table=("broken.csv", b"\x89PNG\r\n\x1a\n\x00\x00binary"))
+    assert [e.value for e in at.error] == [E.TABLE_BINARY.format(name="broken.csv")]
+    assert at.session_state["gw.model"] is model and at.session_state["gw.dataset"] is data
+
+
+def test_upload_model_and_table_then_change_roles(tmp_path):
+    at = new_apptest("model_data.py")
+    skops_bytes = (sample_dir() / "models" / "german_logreg.skops").read_bytes()
+    csv_bytes = (sample_dir() / "german_test_predictions.csv").read_bytes()
+    _upload(at, model=("logreg.skops", skops_bytes), table=("german.csv", csv_bytes))
+    assert not at.error
+    data = at.session_state["gw.dataset"]
+    # suggested roles: usual names, the model's inputs as features
+    assert (data.roles.target, data.roles.prediction, data.roles.score) == ("risk", "gbm_pred", "gbm_score")
+    assert data.roles.sensitive == ("sex", "age_group")
+    assert data.roles.features == at.session_state["gw.model"].feature_names
+    assert "Accuracy" in _metrics(at)
+    # a target with many values is refused in one sentence; the loaded dataset is kept
+    _target(at).set_value("purpose").run()
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("The target column 'purpose' has 8 distinct values")
+    assert at.session_state["gw.dataset"] is data
+    # a valid change is applied
+    at.multiselect(key=next(m.key for m in at.multiselect if m.label.startswith("Sensitive"))).set_value(
+        ["age_group"]).run()
+    _target(at).set_value("risk").run()
+    assert not at.error and at.session_state["gw.dataset"].roles.sensitive == ("age_group",)
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_pickled_model_needs_the_trust_checkbox(trust):
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0, 0, 1, 1]})
+    data = pickle.dumps(LogisticRegression().fit(frame[["x"]], frame["y"]))
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    at.file_uploader(key=P + "model_file").set_value(("m.pkl", data, "application/octet-stream")).run()
+    assert at.checkbox(key=P + "trust").label == "I trust this file (allow pickle)"
+    if trust:
+        at.checkbox(key=P + "trust").check().run()
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception
+    if trust:
+        assert not at.error and at.session_state["gw.model"].source_format == "pickle"
+    else:
+        assert [e.value for e in at.error] == [E.PICKLE_REFUSED.format(name="m.pkl", fmt="pickle")]
+        assert "gw.model" not in at.session_state
+
+
+def test_no_trust_checkbox_for_safe_formats():
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    buffer = io.BytesIO(skops.io.dumps({"a": 1}))
+    at.file_uploader(key=P + "model_file").set_value(("m.skops", buffer.getvalue(), "application/zip")).run()
+    assert not any(c.key == P + "trust" for c in at.checkbox)
+
+
+def test_upload_images_and_a_torchscript_model_with_preprocessing():
+    folder = sample_dir() / "images"
+    files = [(p.name, p.read_bytes(), "image/png") for p in sorted(folder.glob("*.png"))]
+    files.append(("labels.csv", (folder / "labels.csv").read_bytes(), "text/csv"))
+    model = (sample_dir() / "models" / "digits_cnn.pt").read_bytes()
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    at.radio(key=P + "data_kind").set_value("Images").run()
+    at.file_uploader(key=P + "model_file").set_value(("digits.pt", model, "application/octet-stream")).run()
+    at.file_uploader(key=P + "image_files").set_value(files).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert [e.value for e in at.error] == [E.NEEDS_PREPROCESS.format(name="digits.pt")]
+    at.checkbox(key=P + "set_preprocess").check().run()
+    at.number_input(key=P + "size").set_value(32)
+    at.text_input(key=P + "mean").set_value("0.5, 0.5, 0.5")
+    at.text_input(key=P + "std").set_value("0.5, 0.5, 0.5").run()
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception and not at.error
+    images = at.session_state["gw.images"]
+    assert len(images) == 20 and images.groups.columns.tolist() == ["watermark"]
+    assert at.session_state["gw.model"].kind == "torchscript" and "Accuracy" in _metrics(at)

@@ -1,0 +1,120 @@
+"""The Report page (AppTest): no audit -> one sentence; run, compose, save; bad input keeps everything."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+import audits
+from audits._history import NEWER_SCHEMA_READ_ONLY, SCHEMA_VERSION
+from dashboard._report import NO_AUDIT
+from glasswing._paths import data_dir
+from reports._model import BAD_ROWS
+from tests.conftest import new_apptest
+from tests.reports.conftest import make_case
+
+
+@pytest.fixture(scope="module")
+def case():
+    return make_case()
+
+
+def _page(case, *, model=True):
+    model_, data = case
+    at = new_apptest("report.py")
+    at.session_state["gw.dataset"] = data
+    if model:
+        at.session_state["gw.model"] = model_
+    return at.run()
+
+
+def _fairlearn_dp(case) -> float:
+    from fairlearn.metrics import demographic_parity_difference
+
+    model, data = case
+    return demographic_parity_difference(data.y_true, model.predict(data.X),
+                                         sensitive_features=data.frame["sex"])
+
+
+def test_asks_for_data_first():
+    at = new_apptest("report.py")
+    assert not at.exception
+    assert at.info[0].value.startswith("Load a dataset")
+
+
+def test_export_without_an_audit_is_one_sentence(case):
+    at = _page(case)
+    assert not at.exception
+    assert [w.value for w in at.warning] == [NO_AUDIT]
+    buttons = at.get("download_button")
+    assert [b.label for b in buttons] == ["Export PDF", "Export HTML", "Export JSON"]
+    assert all(b.disabled for b in buttons)
+    assert at.button(key="report.save").disabled
+
+
+def test_run_the_audit_then_save_it(case):
+    at = _page(case)
+    at.button(key="report.run").click().run()
+    assert not at.exception and not at.error
+    assert not at.warning or NO_AUDIT not in [w.value for w in at.warning]
+    assert not any(b.disabled for b in at.get("download_button"))
+    findings = at.dataframe[0].value.set_index("Disparity")
+    expected = _fairlearn_dp(case)
+    assert findings.loc["Demographic parity difference", "Value"] == pytest.approx(expected, abs=1e-12)
+    groups = at.dataframe[1].value
+    assert groups["Group"].tolist() == ["female", "male"] and groups["n"].sum() == len(case[1])
+
+    at.text_area(key="report.notes").input("Men are approved more often; ask for a retrained model.")
+    at.text_input(key="report.reviewer").input("Ada")
+    at.text_input(key="report.version").input("v1").run()
+    at.button(key="report.save").click().run()
+    assert not at.exception
+    assert "Saved as run 1. Open it on the Review page." in [s.value for s in at.success]
+    with audits.open_history() as history:
+        run = history.get(1)
+    assert run.reviewer == "Ada" and run.version_label == "v1" and run.model_sha256 == case[0].sha256
+    assert run.notes == "Men are approved more often; ask for a retrained model."
+    assert run.audit["summary"]["demographic_parity_difference"] == pytest.approx(expected, abs=1e-12)
+    assert run.report["sign_off"]["reviewer"] == "Ada"
+
+
+def test_explanations_of_rows_outside_the_data_are_one_sentence(case):
+    at = _page(case)
+    at.button(key="report.run").click().run()
+    at.selectbox(key="report.method").set_value("shap").run()
+    at.text_input(key="report.rows").input("0, 999").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [BAD_ROWS.format(rows="999", n=400, last=399)]
+    assert not any(b.disabled for b in at.get("download_button"))  # the report is still there, minus rows
+    at.text_input(key="report.rows").input("3").run()
+    assert not at.error and not at.exception
+
+
+def test_a_history_from_a_newer_glasswing_refuses_to_save_and_keeps_the_audit(case):
+    with audits.open_history() as history:
+        history.save(audits.AuditRun(title="written by a later version", audit={"summary": {}}))
+    con = sqlite3.connect(data_dir() / "history.sqlite3")
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.commit()
+    con.close()
+    at = _page(case)
+    at.button(key="report.run").click().run()
+    at.button(key="report.save").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [NEWER_SCHEMA_READ_ONLY.format(found=SCHEMA_VERSION + 1)]
+    assert at.session_state["report.audit"]["sensitive"] == ["sex"]  # nothing lost
+    assert at.dataframe[0].value.shape[0] == 8
+
+
+def test_logged_predictions_without_a_model(case):
+    model, data = case
+    logged = data.with_roles(prediction=None)
+    at = new_apptest("report.py")
+    at.session_state["gw.dataset"] = logged
+    at.run()
+    at.button(key="report.run").click().run()
+    assert not at.exception
+    # Neither a model nor logged predictions: the audit says so in one sentence.
+    assert len(at.error) == 1 and "prediction" in at.error[0].value
+    assert [w.value for w in at.warning] == [NO_AUDIT]
