@@ -42,12 +42,12 @@ def uploaded(files: list) -> ingest.ImageSet | None:
 
 
 def default_image(images: ingest.ImageSet, proba: np.ndarray, classes: np.ndarray) -> int:
-    """Start on the first misclassified image (the interesting one), else the first image."""
+    """Start on the most confidently misclassified image (the interesting one), else the first image."""
     if images.labels:
         predicted = [str(classes[i]) for i in proba.argmax(axis=1)]
         wrong = [i for i, (p, y) in enumerate(zip(predicted, images.labels, strict=True)) if p != str(y)]
         if wrong:
-            return wrong[0]
+            return max(wrong, key=lambda i: float(proba[i].max()))
     return 0
 
 

@@ -41,8 +41,10 @@ def check_mitigation_page(page) -> None:
     assert list(weights.columns) == ["sex", "risk", "weight"]
 
     # A second method: both are points on the trade-off chart.
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Method").click()
-    page.get_by_role("option", name="Threshold optimizer (post-processing)").click()
+    method = page.locator('[data-testid="stSelectbox"]').filter(has_text="Method").first
+    method.locator("input").click()
+    method.locator("input").fill("Threshold optimizer")
+    page.get_by_role("option", name="Threshold optimizer (post-processing)").first.click()
     wait_idle(page)
     run_mitigation(page, "Threshold optimizer (demographic parity)")
     tradeoff = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="Accuracy vs disparity")
