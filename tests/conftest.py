@@ -112,6 +112,16 @@ def wait_idle(pg, timeout: float = 60_000) -> None:
     pg.wait_for_timeout(200)
 
 
+def open_with_samples(pg, link: str | None = None) -> None:
+    """Load the German credit samples on Model & data (as a user would), then open the page ``link``."""
+    pg.get_by_role("button", name="Use the samples").click()
+    pg.get_by_role("heading", name="Model", exact=True).wait_for()  # the samples are stored
+    wait_idle(pg)
+    if link:
+        pg.get_by_role("link", name=link).click()
+        wait_idle(pg)
+
+
 def new_apptest(page_file: str | None = None, timeout: float = 60):
     """Return an ``AppTest`` of the dashboard, switched to ``app_pages/<page_file>`` when given."""
     from streamlit.testing.v1 import AppTest

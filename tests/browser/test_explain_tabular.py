@@ -6,17 +6,13 @@ import re
 
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import open_with_samples, wait_idle
 
 SELECTBOX = '[data-testid="stSelectbox"]'
 
 
 def open_page_with_samples(page) -> None:
-    page.get_by_role("button", name="Use the samples").click()
-    page.get_by_role("heading", name="Model", exact=True).wait_for()  # the samples are loaded
-    wait_idle(page)
-    page.get_by_role("link", name="Explain: tabular").click()
-    wait_idle(page)
+    open_with_samples(page, "Explain: tabular")
 
 
 @pytest.mark.browser

@@ -6,18 +6,14 @@ import re
 
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import open_with_samples, wait_idle
 
 VERDICT = re.compile(r"^The four-fifths rule (is met|is not met|cannot be applied)")
 SUMMARY = re.compile(r"^[\d,]+ rows in \d+ groups; each rate with its 95% Wilson interval")
 
 
 def open_page_with_samples(page) -> None:
-    page.get_by_role("button", name="Use the samples").click()
-    page.get_by_role("heading", name="Model", exact=True).wait_for()  # the samples are loaded
-    wait_idle(page)
-    page.get_by_role("link", name="Fairness audit").click()
-    wait_idle(page)
+    open_with_samples(page, "Fairness audit")
 
 
 @pytest.mark.browser

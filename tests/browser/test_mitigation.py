@@ -6,15 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import SAMPLES, wait_idle
+from tests.conftest import SAMPLES, open_with_samples, wait_idle
 
 
 def open_page_with_samples(page) -> None:
-    page.get_by_role("button", name="Use the samples").click()
-    page.get_by_role("heading", name="Model", exact=True).wait_for()  # the samples are stored
-    wait_idle(page)
-    page.get_by_role("link", name="Mitigation").click()
-    wait_idle(page)
+    open_with_samples(page, "Mitigation")
 
 
 def run_mitigation(page, heading: str) -> None:

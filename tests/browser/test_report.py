@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import open_with_samples, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _use_the_samples(page) -> None:
-    """Load the German credit samples through the Model & data page, as a user would."""
-    page.get_by_role("button", name="Use the samples").click()
-    page.get_by_role("heading", name="Model", exact=True).wait_for()  # the samples are stored
-    wait_idle(page)
+    open_with_samples(page)
 
 
 def _open(page, title: str) -> None:
