@@ -7,11 +7,19 @@ For each batch size, in the same run and on the same images and target classes:
 - **floor**: one forward pass and the backward pass to the target layer, hand-written with a hook and
   ``torch.autograd.grad`` on the already preprocessed tensor: what any Grad-CAM must at least do;
 - **pytorch-grad-cam**: ``pytorch_grad_cam.GradCAM`` (the ``grad-cam`` package) on the same layer and
-  tensor, constructed once outside the timing.
+  tensor, constructed once outside the timing;
+- for context, not targets: **forward only**, one inference pass (``torch.no_grad``) of the same tensor,
+  the cost of merely predicting; and pytorch-grad-cam handed the tensor in channels-last layout.
+
+Ours can run below the floor: the weights are frozen during the call, so autograd records nothing below
+the hooked layer, and the batch goes in channels-last layout (checked per model when it is loaded), in
+which oneDNN's CPU convolutions run faster. The floor and pytorch-grad-cam get the plain NCHW tensor, as
+their users would pass it; the last context figure shows how much of the gap the layout alone explains.
 
 The layer is the one ``layer="auto"`` picks (``layer4``, the last convolutional stage, as pytorch-grad-cam
-advises for ResNets). Times are medians of ``--repeats`` runs after a warm-up. The maps are checked to
-agree with pytorch-grad-cam's (Pearson correlation of the [0, 1] maps).
+advises for ResNets). Times are medians of ``--repeats`` rounds after a warm-up; each round runs every
+contender once, so a change in machine load hits them alike. The maps are checked to agree with
+pytorch-grad-cam's (Pearson correlation of the [0, 1] maps).
 
 Prints one JSON line. Usage: ``python bench/gradcam.py [--repeats N] [--threads N]``.
 """
@@ -39,14 +47,17 @@ from ingest import ImagePreprocess, Model  # noqa: E402
 SIZE = 224
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def median_times(fns: dict, repeats: int) -> dict[str, float]:
+    """Median time of each function, run round-robin so that a change in machine load hits them alike."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def floor(module: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor,
@@ -95,11 +106,20 @@ def main(argv: list[str] | None = None) -> int:
         def theirs(x=x, cam=cam, cam_targets=cam_targets):
             return cam(input_tensor=x, targets=cam_targets)
 
+        def forward_only(x=x):
+            with torch.no_grad():
+                return module(x)
+
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # any library chatter must not pollute the one JSON line
-            t_ours = median_time(ours, args.repeats)
-            t_floor = median_time(lambda x=x, targets=targets: floor(module, layer, x, targets), args.repeats)
-            t_theirs = median_time(theirs, args.repeats)
+            t = median_times({"ours": ours,
+                              "floor": lambda x=x, targets=targets: floor(module, layer, x, targets),
+                              "theirs": theirs, "forward": forward_only,
+                              "theirs_cl": lambda x_cl=x_cl: theirs(x=x_cl)}, args.repeats)
+            t_ours, t_floor, t_theirs = t["ours"], t["floor"], t["theirs"]
+            t_forward, t_theirs_cl = t["forward"], t["theirs_cl"]
             ours_maps = np.stack([e.values for e in ours()])
             their_maps = theirs()
         corr = float(np.mean([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(ours_maps, their_maps,
@@ -108,10 +128,16 @@ def main(argv: list[str] | None = None) -> int:
                         "pytorch_grad_cam_s": round(t_theirs, 4),
                         "ours_over_floor": round(t_ours / t_floor, 3),
                         "pytorch_grad_cam_over_ours": round(t_theirs / t_ours, 3),
-                        "map_correlation_with_pytorch_grad_cam": round(corr, 4)})
+                        "map_correlation_with_pytorch_grad_cam": round(corr, 4),
+                        "context": {"forward_only_s": round(t_forward, 4),
+                                    "ours_over_forward_only": round(t_ours / t_forward, 3),
+                                    "pytorch_grad_cam_channels_last_s": round(t_theirs_cl, 4),
+                                    "pytorch_grad_cam_channels_last_over_ours":
+                                        round(t_theirs_cl / t_ours, 3)}})
         cam.activations_and_grads.release()
     print(json.dumps({"bench": "gradcam", "model": "torchvision resnet18 (weights=None)", "layer": name,
-                      "size": SIZE, "device": "cpu", "threads": torch.get_num_threads(),
+                      "size": SIZE, "device": "cpu", "channels_last": model.channels_last,
+                      "threads": torch.get_num_threads(),
                       "repeats": args.repeats, "results": results,
                       "targets": {"ours_over_floor_at_most": 1.15,
                                   "pytorch_grad_cam_over_ours_at_least": 3.0}}))

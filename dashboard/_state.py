@@ -34,17 +34,17 @@ def put(key: str, value: Any) -> None:
 
 
 def model():
-    """The loaded ``ingest.Model`` or None."""
+    """Return the loaded ``ingest.Model``, or None."""
     return get(MODEL)
 
 
 def dataset():
-    """The loaded tabular ``ingest.Dataset`` or None."""
+    """Return the loaded tabular ``ingest.Dataset``, or None."""
     return get(DATASET)
 
 
 def images():
-    """The loaded ``ingest.ImageSet`` or None."""
+    """Return the loaded ``ingest.ImageSet``, or None."""
     return get(IMAGES)
 
 

@@ -12,6 +12,7 @@ add up to how much the probability rose from the baseline image to this one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -110,6 +111,26 @@ def find_layer(module: Any, layer: str = "auto", preprocess: Any = None) -> tupl
     return layer, modules[layer]
 
 
+@contextlib.contextmanager
+def _frozen_parameters(module: Any):
+    """Stop autograd recording the layers below the hooked one while Grad-CAM runs.
+
+    Grad-CAM needs the gradient of the class score with respect to one layer's output, never with
+    respect to the weights. With the weights frozen and an input that needs no gradient, the layers
+    before the hooked one run as in inference (no graph is recorded, no activations are kept for a
+    backward pass); captum's hook makes the layer's output require a gradient, so the graph, and the
+    backward pass, start there. The flags are restored afterwards (the caller holds ``_HOOKS``).
+    """
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
 def _class_score_module(model: Any, chosen: list, probabilities: list):
     """Wrap ``model.module`` so its output is one score per image: the target's (or the top class's) logit.
 
@@ -154,11 +175,11 @@ def gradcam(model: Any, images: list[np.ndarray], targets: list[int] | None, *, 
     for start in range(0, len(images), CHUNK):
         batch = images[start:start + CHUNK]
         begin = time.perf_counter()
-        x = model.preprocess.to_tensor(batch)
+        x = model.image_tensor(batch)
         index = None if targets is None else torch.as_tensor(targets[start:start + CHUNK])
         chosen, probabilities = [], []
         scorer = _class_score_module(model, chosen, probabilities)(model.module, index)
-        with _HOOKS, torch.enable_grad():
+        with _HOOKS, torch.enable_grad(), _frozen_parameters(model.module):
             attr = LayerGradCam(scorer, target_layer).attribute(x, relu_attributions=relu or guided).detach()
             if attr.dim() != 4:
                 raise ExplainerError(NOT_SPATIAL.format(layer=name,
@@ -217,7 +238,7 @@ def integrated_gradients(model: Any, images: list[np.ndarray], targets: list[int
     for start in range(0, len(images), CHUNK):
         batch = images[start:start + CHUNK]
         begin = time.perf_counter()
-        x = model.preprocess.to_tensor(batch)
+        x = model.image_tensor(batch)
         with torch.no_grad():
             probs = model.forward_tensor(x)
         index = probs.argmax(dim=1) if targets is None else torch.as_tensor(targets[start:start + CHUNK])

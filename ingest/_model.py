@@ -6,6 +6,7 @@ the constructors here wrap objects that are already in memory (used by tests and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 Modality = Literal["tabular", "image"]
+log = logging.getLogger(__name__)
+
 Kind = Literal["sklearn", "onnx", "torch", "torchscript"]
+#: Batches at least this large go to torch models in channels-last layout (when the model takes it):
+#: measured with bench/gradcam.py's resnet18 on CPU, channels-last convolutions are 20-27% slower than
+#: NCHW at batch 1, even at 2, and 10-20% faster from 4 images up.
+CHANNELS_LAST_MIN_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,11 @@ class Model:
         The file format it came from ("skops", "onnx", "safetensors", "torchscript", "pickle", ...).
     architecture : str or None
         The torchvision (or Glasswing sample) architecture name, when built from a state dict.
+    channels_last : bool
+        Torch models: whether batches of ``CHANNELS_LAST_MIN_BATCH`` images or more are handed over in
+        channels-last memory layout, in which CPU convolutions on such batches run faster. Set when the
+        model is wrapped, by checking that the model gives the same output in both layouts (models that
+        reshape with ``.view()`` cannot take it).
     """
 
     name: str
@@ -109,6 +121,7 @@ class Model:
     source_format: str = ""
     architecture: str | None = None
     info: dict = field(default_factory=dict)
+    channels_last: bool = False
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -129,13 +142,25 @@ class Model:
 
         module = module.eval().cpu()
         scripted = isinstance(module, torch.jit.ScriptModule)
+        probe = torch.from_numpy(np.random.default_rng(0).standard_normal(
+            (1, preprocess.channels, *preprocess.size), dtype=np.float32))
+        channels_last = False
         if classes is None:
             with torch.no_grad():
-                n = module(torch.zeros(1, preprocess.channels, *preprocess.size)).shape[1]
-            classes = range(n)
+                out = module(probe)
+            classes = range(out.shape[1])
+            channels_last = _same_in_channels_last(module, probe, out)
+        else:
+            try:
+                with torch.no_grad():
+                    out = module(probe)
+            except Exception:  # noqa: BLE001 - a model that fails here fails again, with a sentence, when used
+                log.debug("The layout probe of %s failed; using the default layout", name, exc_info=True)
+            else:
+                channels_last = _same_in_channels_last(module, probe, out)
         return cls(name=name, kind="torchscript" if scripted else "torch", modality="image",
                    classes_=np.asarray(list(classes)), sha256=sha256, module=module, preprocess=preprocess,
-                   source_format=source_format, architecture=architecture)
+                   source_format=source_format, architecture=architecture, channels_last=channels_last)
 
     # ------------------------------------------------------------------ capabilities
     @property
@@ -159,6 +184,15 @@ class Model:
         return "sample_weight" in inspect.signature(final.fit).parameters
 
     # ------------------------------------------------------------------ prediction
+    def image_tensor(self, images: Sequence[np.ndarray] | np.ndarray):
+        """Return raw RGB images as this torch model's input batch, in the layout it runs fastest in."""
+        import torch
+
+        x = self.preprocess.to_tensor(images)
+        if self.channels_last and len(x) >= CHANNELS_LAST_MIN_BATCH:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
     def forward_tensor(self, x):
         """Return class probabilities for an already preprocessed NCHW tensor (torch models only).
 
@@ -199,7 +233,20 @@ class Model:
         import torch
 
         with torch.no_grad():
-            return self.forward_tensor(self.preprocess.to_tensor(images)).double().numpy()
+            return self.forward_tensor(self.image_tensor(images)).double().numpy()
+
+
+def _same_in_channels_last(module: Any, probe: Any, expected: Any) -> bool:
+    """Whether ``module`` gives ``expected`` for ``probe`` in channels-last layout too (and does not fail)."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            got = module(probe.contiguous(memory_format=torch.channels_last))
+    except RuntimeError:  # e.g. ``x.view(n, -1)`` on a channels-last activation
+        return False
+    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
+            and bool(torch.allclose(got, expected, rtol=1e-3, atol=1e-4)))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -23,7 +23,8 @@ NEEDS_PASSWORD = (
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``serve`` subcommand."""
     p = sub.add_parser("serve", help="start the dashboard in the browser (127.0.0.1:8501)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--auth", choices=["password", "oidc"], default="password",
                    help="login required when --host is not a loopback address")

@@ -213,3 +213,35 @@ def test_bad_preprocess():
         "The image preprocessing {'size': [0, 4]} is not valid: size must be (height, width) in pixels.")
     assert _err(ingest.as_preprocess, {"size": [4, 4], "mean": ["x"]}).startswith(
         "The image preprocessing {'size': [4, 4], 'mean': ['x']} is not valid: ValueError")
+
+
+# ------------------------------------------------------------------ input layout
+class _ViewFlattener(torch.nn.Module):
+    """A LeNet-style model that reshapes with ``.view()``: it cannot take a channels-last batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4 * 16 * 16, 3)
+
+    def forward(self, x):
+        a = self.conv(x)
+        return self.fc(a.view(a.shape[0], -1))
+
+
+def test_channels_last_only_for_models_that_give_the_same_answer_in_it(tiny_cnn):
+    images = random_images(8, 16)
+    viewer = _ViewFlattener().eval()
+    with pytest.raises(RuntimeError):  # the reason the probe exists
+        viewer(PRE16.to_tensor(images).contiguous(memory_format=torch.channels_last))
+    strict = ingest.Model.from_torch(viewer, preprocess=PRE16)
+    assert not strict.channels_last
+    np.testing.assert_allclose(strict.predict_proba(images), _reference_proba(viewer, images, PRE16),
+                               atol=1e-6)
+    fast = ingest.Model.from_torch(tiny_cnn, preprocess=PRE16, classes=["a", "b", "c"])
+    assert fast.channels_last
+    assert fast.image_tensor(images).is_contiguous(memory_format=torch.channels_last)
+    # one image goes as NCHW: channels-last is slower there (see CHANNELS_LAST_MIN_BATCH)
+    assert fast.image_tensor(images[:1]).is_contiguous()
+    np.testing.assert_allclose(fast.predict_proba(images), _reference_proba(tiny_cnn, images, PRE16),
+                               atol=1e-5)
