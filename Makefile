@@ -38,7 +38,7 @@ test: setup browser
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(PY) $$b || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

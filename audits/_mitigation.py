@@ -14,6 +14,7 @@ metrics. The three methods act at different stages:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -23,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from audits._metrics import group_metrics
 from audits._result import GroupMetrics
@@ -199,29 +199,36 @@ def _disparity(metrics: GroupMetrics, name: str) -> float:
     return float(metrics.difference()[name])
 
 
-class _ScoresOnly(ClassifierMixin, BaseEstimator):
-    """A prefit scikit-learn view of any tabular ``ingest.Model``: fairlearn reads its scores only."""
+@functools.cache
+def _scores_only_class() -> type:
+    """Return ``ScoresOnly``, defined on first use so that importing ``audits`` does not import sklearn."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    def __init__(self, model: Model | None = None, positive_index: int = 1):
-        self.model = model
-        self.positive_index = positive_index
+    class ScoresOnly(ClassifierMixin, BaseEstimator):
+        """A prefit scikit-learn view of any tabular ``ingest.Model``: fairlearn reads its scores only."""
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
+        def __init__(self, model: Model | None = None, positive_index: int = 1):
+            self.model = model
+            self.positive_index = positive_index
 
-    @property
-    def classes_(self) -> np.ndarray:
-        return np.array([0, 1])
+        def __sklearn_is_fitted__(self) -> bool:
+            return True
 
-    def fit(self, X, y, **kwargs):  # noqa: D102 - prefit: never refitted
-        return self
+        @property
+        def classes_(self) -> np.ndarray:
+            return np.array([0, 1])
 
-    def predict_proba(self, X) -> np.ndarray:  # noqa: D102
-        p = self.model.predict_proba(X)[:, self.positive_index]
-        return np.column_stack([1.0 - p, p])
+        def fit(self, X, y, **kwargs):  # noqa: D102 - prefit: never refitted
+            return self
 
-    def predict(self, X) -> np.ndarray:  # noqa: D102
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        def predict_proba(self, X) -> np.ndarray:  # noqa: D102
+            p = self.model.predict_proba(X)[:, self.positive_index]
+            return np.column_stack([1.0 - p, p])
+
+        def predict(self, X) -> np.ndarray:  # noqa: D102
+            return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    return ScoresOnly
 
 
 def _final_step(estimator: Any) -> Any:
@@ -235,6 +242,8 @@ def _weight_param(estimator: Any) -> str:
 
 def _seeded_clone(estimator: Any, seed: int) -> Any:
     """Return a clone with every unset ``random_state`` set to ``seed`` (the model's own seeds stay)."""
+    from sklearn.base import clone
+
     est = clone(estimator)
     unset = {k: seed for k, v in est.get_params().items() if k.endswith("random_state") and v is None}
     return est.set_params(**unset) if unset else est
@@ -370,7 +379,7 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
             from fairlearn.postprocessing import ThresholdOptimizer
 
             report(0.2, "Scoring the training data and choosing thresholds per group")
-            scorer = _ScoresOnly(model, positive_index=classes.index(positive))
+            scorer = _scores_only_class()(model, positive_index=classes.index(positive))
             estimator = ThresholdOptimizer(estimator=scorer, constraints=constraint,
                                            objective="accuracy_score", prefit=True,
                                            predict_method="predict_proba")

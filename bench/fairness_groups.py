@@ -11,7 +11,6 @@ Prints one JSON line. Usage: ``python bench/fairness_groups.py [--rows N] [--par
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import subprocess
 import sys
@@ -26,44 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import audits  # noqa: E402
+from bench._reference import metric_frame, synthetic  # noqa: E402
 
 DUCKDB_MEMORY_LIMIT = "256MB"
-
-
-def synthetic(n: int, seed: int) -> pd.DataFrame:
-    """Scored rows with group-dependent rates: sex (2) x race (5) = 10 groups; strings, not categoricals."""
-    rng = np.random.default_rng(seed)
-    sex = rng.choice(2, size=n, p=[0.48, 0.52])
-    race = rng.choice(5, size=n, p=[0.45, 0.25, 0.15, 0.10, 0.05])
-    y = rng.random(n) < 1 / (1 + np.exp(-(-0.4 + 0.35 * sex - 0.2 * race)))
-    score = 1 / (1 + np.exp(-(2.2 * (y - 0.5) + 0.3 * sex - 0.25 * race + rng.normal(0.0, 1.0, size=n))))
-    return pd.DataFrame({"sex": np.array(["female", "male"], dtype=object)[sex],
-                         "race": np.array(list("ABCDE"), dtype=object)[race],
-                         "y_true": y.astype(np.int8), "y_pred": (score >= 0.5).astype(np.int8),
-                         "score": score.astype(np.float32)})
-
-
-def metric_frame(frame: pd.DataFrame):
-    from fairlearn.metrics import (
-        MetricFrame,
-        false_negative_rate,
-        false_positive_rate,
-        selection_rate,
-        true_negative_rate,
-        true_positive_rate,
-    )
-    from sklearn.metrics import accuracy_score, precision_score
-
-    metrics = {
-        "selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
-        "false_positive_rate": false_positive_rate, "false_negative_rate": false_negative_rate,
-        "true_negative_rate": true_negative_rate,
-        "precision": functools.partial(precision_score, zero_division=0),
-        "negative_predictive_value": functools.partial(precision_score, pos_label=0, zero_division=0),
-        "accuracy": accuracy_score, "base_rate": lambda y_true, y_pred: float(np.mean(y_true)),
-    }
-    return MetricFrame(metrics=metrics, y_true=frame["y_true"], y_pred=frame["y_pred"],
-                       sensitive_features=frame[["sex", "race"]])
 
 
 def in_memory(rows: int) -> dict:

@@ -401,21 +401,25 @@ def build_image(out: Path) -> dict:
 
 
 # ====================================== large synthetic ================================================
-def build_large(path: Path, n: int = LARGE_ROWS) -> None:
-    """Write ``n`` synthetic scored rows with group-dependent rates to a Parquet file.
+def synthetic_scored(n: int = LARGE_ROWS, seed: int = SEED) -> pd.DataFrame:
+    """Return ``n`` synthetic scored rows with group-dependent rates (the large table; benchmarks use it).
 
-    Columns: ``sex`` (2 values) and ``race`` (5 values, 10 intersectional groups), ``age``, ``income``,
-    ``y_true``, ``y_pred``, ``score``. Base rates and the model's score offsets depend on the group, so
-    selection rates, TPR and FPR differ between groups.
+    Columns: ``sex`` (2 values) and ``race`` (5 values, 10 intersectional groups) as categoricals,
+    ``age``, ``income``, ``y_true``, ``y_pred``, ``score``. Base rates and the model's score offsets depend
+    on the group, so selection rates, TPR and FPR differ between groups.
 
     Parameters
     ----------
-    path : pathlib.Path
-        The Parquet file to write.
     n : int, default 1_000_000
         Number of rows.
+    seed : int
+        Seed of the random generator: the same ``(n, seed)`` gives the same rows.
+
+    Returns
+    -------
+    pandas.DataFrame
     """
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     sexes, races = np.array(["female", "male"]), np.array(["A", "B", "C", "D", "E"])
     sex = rng.choice(2, size=n, p=[0.48, 0.52])
     race = rng.choice(5, size=n, p=[0.45, 0.25, 0.15, 0.10, 0.05])
@@ -427,11 +431,24 @@ def build_large(path: Path, n: int = LARGE_ROWS) -> None:
     # Model score: informative about y_true, plus a group-dependent bias the audit should find.
     bias = 0.3 * sex - 0.25 * race
     score = 1 / (1 + np.exp(-(2.2 * (y_true - 0.5) + bias + rng.normal(0.0, 1.0, size=n))))
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "sex": pd.Categorical.from_codes(sex, sexes), "race": pd.Categorical.from_codes(race, races),
         "age": age.astype(np.int16), "income": income, "y_true": y_true.astype(np.int8),
         "y_pred": (score >= 0.5).astype(np.int8), "score": score.astype(np.float32),
     })
+
+
+def build_large(path: Path, n: int = LARGE_ROWS) -> None:
+    """Write :func:`synthetic_scored`'s ``n`` rows to a Parquet file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The Parquet file to write.
+    n : int, default 1_000_000
+        Number of rows.
+    """
+    frame = synthetic_scored(n)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)
 

@@ -122,12 +122,20 @@ def open_with_samples(pg, link: str | None = None) -> None:
         wait_idle(pg)
 
 
-def new_apptest(page_file: str | None = None, timeout: float = 60):
-    """Return an ``AppTest`` of the dashboard, switched to ``app_pages/<page_file>`` when given."""
+def new_apptest(page_file: str | None = None, timeout: float = 60, *, state: dict | None = None):
+    """Return an ``AppTest`` of the dashboard that has run ``app_pages/<page_file>`` (when given).
+
+    ``state`` seeds ``st.session_state`` after the start page's first run and before the switch (e.g.
+    ``{"gw.model": model, "gw.dataset": data}``, the keys of ``dashboard/_state.py``), as if the user had
+    loaded those; ``None`` values are left out.
+    """
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=timeout)
-    at.run()
+    at.run()  # the start page, with nothing loaded
+    for key, value in (state or {}).items():
+        if value is not None:
+            at.session_state[key] = value
     if page_file:
         at.switch_page(f"app_pages/{page_file}")
         at.run()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from ingest import samples
-from tests.conftest import APP
+from tests.conftest import APP, new_apptest
 
 PAGES = sorted(p.name for p in (APP.parent / "app_pages").glob("*.py") if not p.name.startswith("_"))
 STATES = {
@@ -25,12 +24,7 @@ def test_every_navigation_entry_exists():
 @pytest.mark.parametrize("state", list(STATES))
 @pytest.mark.parametrize("page", PAGES)
 def test_page_opens(page, state):
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in STATES[state]().items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(f"app_pages/{page}")
-    at.run()
+    at = new_apptest(page, state=STATES[state]())
     assert not at.exception, [e.value for e in at.exception]
     if state != "nothing":  # the sidebar lists what is loaded
         assert any("Model" in m.value for m in at.sidebar.markdown)

@@ -18,7 +18,7 @@ from ingest._errors import IMAGE_UNREADABLE
 from tests.conftest import new_apptest
 from tests.explainers.test_gradcam import RED_IN, hand_image, hand_model
 
-PAGE = "app_pages/explain_images.py"
+PAGE = "explain_images.py"
 
 
 def hand_images() -> ImageSet:
@@ -31,12 +31,8 @@ def hand_images() -> ImageSet:
 
 
 def seeded(model=None, images=None, timeout: float = 120):
-    at = new_apptest()
-    at.session_state["gw.model"] = model or hand_model()
-    if images is not False:
-        at.session_state["gw.images"] = images or hand_images()
-    at.switch_page(PAGE)
-    return at.run(timeout=timeout)
+    images = None if images is False else images or hand_images()
+    return new_apptest(PAGE, timeout, state={"gw.model": model or hand_model(), "gw.images": images})
 
 
 def figures(at) -> list[dict]:

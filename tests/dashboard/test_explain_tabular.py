@@ -14,7 +14,7 @@ from ingest import ColumnRoles, Dataset
 from tests.conftest import new_apptest
 from tests.explainers.test_tabular import FEATURES, german_frame, german_model
 
-PAGE = "app_pages/explain_tabular.py"
+PAGE = "explain_tabular.py"
 
 
 def german_data(frame: pd.DataFrame | None = None, sha: str = "test-german") -> Dataset:
@@ -24,11 +24,8 @@ def german_data(frame: pd.DataFrame | None = None, sha: str = "test-german") -> 
 
 
 def seeded(model=None, data=None):
-    at = new_apptest()
-    at.session_state["gw.model"] = model or german_model("gbm")
-    at.session_state["gw.dataset"] = data or german_data()
-    at.switch_page(PAGE)
-    return at.run(timeout=120)
+    return new_apptest(PAGE, 120, state={"gw.model": model or german_model("gbm"),
+                                         "gw.dataset": data or german_data()})
 
 
 def figures(at) -> list[dict]:

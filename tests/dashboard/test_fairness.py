@@ -29,11 +29,7 @@ def scored_dataset(n=2000, seed=0, **roles) -> Dataset:
 
 
 def open_page(data: Dataset | None):
-    at = new_apptest()
-    if data is not None:
-        at.session_state["gw.dataset"] = data
-    at.switch_page(f"app_pages/{PAGE}")
-    at.run()
+    at = new_apptest(PAGE, state={"gw.dataset": data})
     assert not at.exception, at.exception
     return at
 

@@ -20,13 +20,7 @@ PAGE = "mitigation.py"
 
 
 def open_page(model=None, data=None):
-    at = new_apptest()
-    if model is not None:
-        at.session_state["gw.model"] = model
-    if data is not None:
-        at.session_state["gw.dataset"] = data
-    at.switch_page(f"app_pages/{PAGE}")
-    at.run()
+    at = new_apptest(PAGE, state={"gw.model": model, "gw.dataset": data})
     assert not at.exception, at.exception
     return at
 

@@ -22,11 +22,7 @@ def case():
 
 def _page(case, *, model=True):
     model_, data = case
-    at = new_apptest("report.py")
-    at.session_state["gw.dataset"] = data
-    if model:
-        at.session_state["gw.model"] = model_
-    return at.run()
+    return new_apptest("report.py", state={"gw.dataset": data, "gw.model": model_ if model else None})
 
 
 def _fairlearn_dp(case) -> float:
