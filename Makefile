@@ -8,7 +8,7 @@ SAMPLES := sample_data/models/german_gbm.skops sample_data/models/german_logreg.
            sample_data/models/digits_cnn.pt sample_data/models/digits_cnn.safetensors
 PYTEST_ARGS ?=
 
-.PHONY: setup samples browser run test bench lint clean
+.PHONY: setup samples system-app system run test bench lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,16 +25,35 @@ setup: $(STAMP) $(SAMPLES)
 samples: $(STAMP)
 	$(PY) sample_data/build.py
 
-# Browser tests drive Debian's chromium through Playwright (Playwright cannot download its own browser here).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
-	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+# Debian packages. The app: fonts, pango and harfbuzz-subset (WeasyPrint's PDF export). The tests, on top:
+# chromium (browser tests, driven by Playwright, which cannot download its own browser here) and postgresql
+# (the PostgreSQL history tests start a throwaway server from its binaries). Installed with apt as root.
+LDCONFIG := $(shell command -v ldconfig || echo /sbin/ldconfig)
+APP_PACKAGES := fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+TEST_PACKAGES := $(APP_PACKAGES) chromium postgresql
 
-run: setup
+define apt_install
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else echo "Glasswing needs Debian packages:$$missing (sudo apt-get install $(1))" >&2; exit 1; fi
+endef
+
+system-app:
+	@missing=""; \
+	$(LDCONFIG) -p | grep -q libharfbuzz-subset || missing="$$missing libharfbuzz-subset0"; \
+	$(LDCONFIG) -p | grep -q libpangoft2 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then $(call apt_install,$(APP_PACKAGES)); fi
+
+system: system-app
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then $(call apt_install,$(TEST_PACKAGES)); fi
+
+run: setup system-app
 	$(VENV)/bin/glasswing serve
 
-test: setup browser
+test: setup system
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup

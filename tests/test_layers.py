@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from glasswing import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("package", ["ingest", "explainers", "audits", "reports", "glasswing.cli"])
@@ -21,3 +24,17 @@ def test_cli_version_and_help():
     assert out.returncode == 0
     for command in ("serve", "audit", "reweigh", "explain", "report", "history"):
         assert command in out.stdout
+
+
+def test_ruff_finds_nothing():
+    """The style rules of pyproject.toml (pycodestyle, pyflakes, isort, bugbear, pyupgrade, numpydoc) hold."""
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-3000:]
+
+
+def test_importing_audits_does_not_import_scikit_learn_or_torch():
+    """``import audits`` stays light for the CLI; mitigation imports scikit-learn when it runs."""
+    code = ("import sys, audits; heavy = [m for m in ('sklearn', 'torch', 'fairlearn') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
