@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
     if model is not None:
         ingest.check_model_fits(model, data)
+        if model.feature_names:  # the report lists the model's inputs, not every other column of the file
+            data = data.with_roles(features=tuple(model.feature_names))
     metrics = audit_dataset(data, model, threshold=args.threshold,
                             use_scores=args.prediction is None and args.threshold is not None)
     explanations = (reports.report_explanations(model, data, method=args.explain, rows=rows)

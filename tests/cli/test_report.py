@@ -69,12 +69,16 @@ def test_same_content_as_the_dashboard(files):
     out = folder / "audit.json"
     assert main(_args(files, out)) == 0
     written = json.loads(out.read_text())
-    # What the Report page does with the same files (dashboard/_report.py calls these same functions).
-    data = ingest.load_dataset(csv, target="approved", sensitive=("sex",))
+    # What the Report page does with the same files (dashboard/_report.py calls these same functions;
+    # the Model & data page proposes the model's inputs as the features).
     model = ingest.load_model(skops_file)
+    data = ingest.load_dataset(csv, target="approved", sensitive=("sex",), features=model.feature_names)
     expected = reports.build_report(data, model, metrics=audits.audit_dataset(data, model)).to_dict()
     for key in ("audit", "model", "dataset", "roles", "title"):
         assert written[key] == expected[key], key
+    # the logged prediction column of the file is not one of the model's inputs
+    assert "logged" not in written["roles"]["features"]
+    assert written["roles"]["features"] == list(model.estimator.feature_names_in_)
 
 
 def test_logged_predictions_to_html_and_save(files, capsys):
