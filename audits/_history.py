@@ -5,10 +5,12 @@ The database lives in ``glasswing._paths.data_dir() / "history.sqlite3"`` unless
 ``sqlite:///path/to/file.sqlite3`` or ``postgresql://user@host/db`` (needs the ``psycopg`` package).
 
 Guarantees: the schema is versioned (SQLite ``PRAGMA user_version``, a ``glasswing_schema`` table on
-PostgreSQL) and migrated forward in a transaction; every write is one ``BEGIN IMMEDIATE`` transaction in
-WAL mode with ``synchronous=FULL``, so a writer killed mid-write loses at most the run it was writing and
-never an earlier one; a database written by a newer Glasswing is opened read-only; a locked database is
-waited for (``busy_timeout``) and then reported in one sentence. Runs are never updated or deleted.
+PostgreSQL) and migrated forward in a transaction; every write is one transaction (SQLite: ``BEGIN
+IMMEDIATE`` in WAL mode with ``synchronous=FULL``; PostgreSQL: writers queue on a lock of
+``glasswing_schema``, and reads run outside any transaction), so a writer killed mid-write loses at most the
+run it was writing and never an earlier one; a database written by a newer Glasswing is opened read-only; a
+locked database is waited for (``busy_timeout``; PostgreSQL's ``lock_timeout``) and then reported in one
+sentence. Runs are never updated or deleted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import math
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -112,49 +115,42 @@ class AuditRun:
 
 
 # ---------------------------------------------------------------------------------------- schema
-_MIGRATIONS: dict[str, list[str]] = {
-    # _MIGRATIONS[dialect][i] takes the schema from version i to version i + 1.
-    "sqlite": [
-        """CREATE TABLE runs (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            created_at TEXT NOT NULL,
-            title TEXT NOT NULL,
-            model_name TEXT NOT NULL DEFAULT '',
-            version_label TEXT NOT NULL DEFAULT '',
-            model_sha256 TEXT NOT NULL DEFAULT '',
-            dataset_name TEXT NOT NULL DEFAULT '',
-            dataset_sha256 TEXT NOT NULL DEFAULT '',
-            n_rows INTEGER NOT NULL DEFAULT 0,
-            roles_json TEXT NOT NULL,
-            audit_json TEXT NOT NULL,
-            mitigation_json TEXT,
-            notes TEXT NOT NULL DEFAULT '',
-            reviewer TEXT NOT NULL DEFAULT '',
-            report_json TEXT,
-            glasswing_version TEXT NOT NULL
-        )""",
-    ],
-    "postgresql": [
-        """CREATE TABLE runs (
-            id BIGSERIAL PRIMARY KEY,
-            created_at TEXT NOT NULL,
-            title TEXT NOT NULL,
-            model_name TEXT NOT NULL DEFAULT '',
-            version_label TEXT NOT NULL DEFAULT '',
-            model_sha256 TEXT NOT NULL DEFAULT '',
-            dataset_name TEXT NOT NULL DEFAULT '',
-            dataset_sha256 TEXT NOT NULL DEFAULT '',
-            n_rows BIGINT NOT NULL DEFAULT 0,
-            roles_json TEXT NOT NULL,
-            audit_json TEXT NOT NULL,
-            mitigation_json TEXT,
-            notes TEXT NOT NULL DEFAULT '',
-            reviewer TEXT NOT NULL DEFAULT '',
-            report_json TEXT,
-            glasswing_version TEXT NOT NULL
-        )""",
-    ],
+# The runs table, once for every dialect: (name, type, constraint). Types in _DIALECT_TYPES are spelled per
+# dialect; the rest are the same everywhere, so the SQLite and PostgreSQL schemas cannot drift apart.
+_RUN_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("id", "ID", ""),
+    ("created_at", "TEXT", "NOT NULL"),
+    ("title", "TEXT", "NOT NULL"),
+    ("model_name", "TEXT", "NOT NULL DEFAULT ''"),
+    ("version_label", "TEXT", "NOT NULL DEFAULT ''"),
+    ("model_sha256", "TEXT", "NOT NULL DEFAULT ''"),
+    ("dataset_name", "TEXT", "NOT NULL DEFAULT ''"),
+    ("dataset_sha256", "TEXT", "NOT NULL DEFAULT ''"),
+    ("n_rows", "BIGINT", "NOT NULL DEFAULT 0"),
+    ("roles_json", "TEXT", "NOT NULL"),
+    ("audit_json", "TEXT", "NOT NULL"),
+    ("mitigation_json", "TEXT", ""),
+    ("notes", "TEXT", "NOT NULL DEFAULT ''"),
+    ("reviewer", "TEXT", "NOT NULL DEFAULT ''"),
+    ("report_json", "TEXT", ""),
+    ("glasswing_version", "TEXT", "NOT NULL"),
+)
+_DIALECT_TYPES = {
+    "sqlite": {"ID": "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT": "INTEGER"},
+    "postgresql": {"ID": "BIGSERIAL PRIMARY KEY", "BIGINT": "BIGINT"},
 }
+
+
+def _create_runs(dialect: str) -> str:
+    """Return the ``CREATE TABLE runs`` statement of schema 1 in ``dialect``."""
+    types = _DIALECT_TYPES[dialect]
+    columns = [" ".join(filter(None, (name, types.get(kind, kind), constraint)))
+               for name, kind, constraint in _RUN_COLUMNS]
+    return "CREATE TABLE runs (\n    " + ",\n    ".join(columns) + "\n)"
+
+
+#: _MIGRATIONS[dialect][i] takes the schema from version i to version i + 1.
+_MIGRATIONS: dict[str, list[str]] = {dialect: [_create_runs(dialect)] for dialect in _DIALECT_TYPES}
 _SCALAR = ("id", "created_at", "title", "model_name", "version_label", "model_sha256", "dataset_name",
            "dataset_sha256", "n_rows", "notes", "reviewer", "glasswing_version")
 _JSON = {"roles": "roles_json", "audit": "audit_json", "mitigation": "mitigation_json",
@@ -238,6 +234,10 @@ class _SQLite:
         self.conn.close()
 
 
+#: pg_advisory_xact_lock key that serialises creating ``glasswing_schema`` in a new database.
+_PG_BOOTSTRAP_LOCK = 0x476C6173  # "Glas" in ASCII; any fixed key would do
+
+
 class _Postgres:
     dialect = "postgresql"
 
@@ -249,20 +249,33 @@ class _Postgres:
         self.where = _redact(url)
         self.busy_timeout = busy_timeout
         self._errors = psycopg.Error
+        self._locked = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected)
         try:
-            self.conn = psycopg.connect(url, connect_timeout=max(1, int(busy_timeout)))
-            with self.conn.transaction():
-                self.conn.execute("CREATE TABLE IF NOT EXISTS glasswing_schema (version INTEGER NOT NULL)")
-                if self.conn.execute("SELECT count(*) FROM glasswing_schema").fetchone()[0] == 0:
-                    self.conn.execute("INSERT INTO glasswing_schema VALUES (0)")
+            # Autocommit: a read is one statement and leaves no transaction open behind it (an "idle in
+            # transaction" session would hold its locks and, closed, roll back what it wrote); every
+            # write is one explicit transaction (``write``).
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=max(2, math.ceil(busy_timeout)))
         except psycopg.Error as err:
-            raise HistoryError(CANNOT_OPEN.format(where=self.where, reason=str(err).strip())) from err
+            raise HistoryError(CANNOT_OPEN.format(where=self.where, reason=_first_line(err))) from err
+        try:
+            # Any wait for a lock, a read's included, ends after busy_timeout with the LOCKED sentence.
+            self.conn.execute("SELECT set_config('lock_timeout', %s, false)",
+                              (f"{max(1, round(busy_timeout * 1000))}ms",))
+            if self.conn.execute("SELECT to_regclass('glasswing_schema')").fetchone()[0] is None:
+                with self.conn.transaction():  # two first openers at once: one creates, the other waits
+                    self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_BOOTSTRAP_LOCK,))
+                    self.conn.execute("CREATE TABLE IF NOT EXISTS glasswing_schema "
+                                      "(version INTEGER NOT NULL)")
+                    if self.conn.execute("SELECT count(*) FROM glasswing_schema").fetchone()[0] == 0:
+                        self.conn.execute("INSERT INTO glasswing_schema VALUES (0)")
+        except psycopg.Error as err:
+            self.conn.close()
+            raise self.translate(err) from err
 
     def translate(self, err: Exception) -> HistoryError:
-        text = str(err).lower()
-        if "lock" in text or "timeout" in text:
+        if isinstance(err, self._locked):
             return HistoryError(LOCKED.format(where=self.where, seconds=self.busy_timeout))
-        return HistoryError(CANNOT_OPEN.format(where=self.where, reason=str(err).strip().rstrip(".")))
+        return HistoryError(CANNOT_OPEN.format(where=self.where, reason=_first_line(err)))
 
     def schema_version(self) -> int:
         return int(self.conn.execute("SELECT max(version) FROM glasswing_schema").fetchone()[0])
@@ -271,16 +284,15 @@ class _Postgres:
         self.conn.execute("UPDATE glasswing_schema SET version = %s", (int(version),))
 
     @contextlib.contextmanager
-    def write(self):
-        with self.conn.transaction():
-            cur = self.conn.cursor()
-            cur.execute(f"SET LOCAL lock_timeout = '{int(self.busy_timeout * 1000)}ms'")
+    def write(self) -> Iterator[Any]:
+        # BEGIN ... COMMIT, or ROLLBACK when the block raises. Writers queue on this lock (EXCLUSIVE mode
+        # still lets readers in), so a migration rechecks the version with no other writer about.
+        with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("LOCK TABLE glasswing_schema IN EXCLUSIVE MODE")
             yield cur
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self.conn.transaction():
-            return self.conn.execute(self.sql(sql), params).fetchall()
+        return self.conn.execute(self.sql(sql), params).fetchall()
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
@@ -289,8 +301,15 @@ class _Postgres:
         self.conn.close()
 
 
+def _first_line(err: Exception) -> str:
+    """Return a driver's message as a sentence fragment: its first line, without a final full stop."""
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0].strip().rstrip(".")
+    return text.removeprefix("connection failed: ")
+
+
 def _redact(url: str) -> str:
-    """Hide a password in a database URL before it reaches a message or the log."""
+    """Hide a password in a database URL (``user:PASSWORD@``, ``?password=``) before a message shows it."""
+    url = re.sub(r"([?&]password=)[^&]*", r"\1***", url)
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)

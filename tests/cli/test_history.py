@@ -108,3 +108,17 @@ def test_url_option(tmp_path, capsys):
         h.save(audits.AuditRun(title="Team run", audit=_audit(0.2, 0.7)))
     assert main(["history", "--url", f"sqlite:///{other}", "list"]) == 0
     assert "Team run" in capsys.readouterr().out
+
+
+def test_list_and_show_from_postgresql(postgres_url, monkeypatch, capsys):
+    with audits.open_history(postgres_url) as h:
+        run_id = h.save(audits.AuditRun(title="Team run on PostgreSQL", audit=_audit(0.2, 0.7),
+                                        model_name="gbm", version_label="v3", model_sha256="3" * 64))
+    monkeypatch.setenv("GLASSWING_HISTORY_URL", postgres_url)
+    assert main(["history", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Team run on PostgreSQL" in out and "333333333333" in out
+    assert main(["history", "show", str(run_id)]) == 0
+    out = capsys.readouterr().out
+    assert f"Run {run_id}: Team run on PostgreSQL" in out and "Demographic parity ratio: 0.700" in out
+    assert not (data_dir() / "history.sqlite3").exists()  # read from PostgreSQL, not the local file
