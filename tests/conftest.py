@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._postgres import postgres_server, postgres_url  # noqa: F401 (fixtures, shared by every folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
 SAMPLES = ROOT / "sample_data"

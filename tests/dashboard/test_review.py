@@ -60,7 +60,17 @@ def test_open_a_run_read_only(case):
     assert not at.get("text_input") and not at.get("text_area")  # read-only: nothing to edit
 
 
-def test_compare_two_runs_highlights_improved_and_worse(case):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_backend(request, monkeypatch):
+    """The default SQLite history in the data folder, or a PostgreSQL one named by GLASSWING_HISTORY_URL."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("GLASSWING_HISTORY_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.delenv("GLASSWING_HISTORY_URL", raising=False)
+    return request.param
+
+
+def test_compare_two_runs_highlights_improved_and_worse(case, history_backend):
     dp1, dp2 = _save_two_versions(case)
     assert dp2 < dp1  # approving more women narrows the gap (independent check of the scenario)
     at = new_apptest("review.py")
