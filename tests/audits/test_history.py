@@ -494,9 +494,10 @@ def _check_intact(db: Path, committed: list[int]) -> list[int]:
     return ids
 
 
-def test_writer_killed_inside_a_transaction_loses_nothing_committed(tmp_path, db):
+def _kill_inside_a_transaction(tmp_path, where) -> list[int]:
+    """Start a writer that commits three runs, then SIGKILL it between an INSERT and its COMMIT."""
     committed = []
-    with _start_writer(tmp_path, "in_transaction", db) as proc:
+    with _start_writer(tmp_path, "in_transaction", where) as proc:
         for line in proc.stdout:
             if line.startswith("committed"):
                 committed.append(int(line.split()[1]))
@@ -504,7 +505,13 @@ def test_writer_killed_inside_a_transaction_loses_nothing_committed(tmp_path, db
                 break
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL and committed == [1, 2, 3]
+    assert proc.returncode == -signal.SIGKILL
+    return committed
+
+
+def test_writer_killed_inside_a_transaction_loses_nothing_committed(tmp_path, db):
+    committed = _kill_inside_a_transaction(tmp_path, db)
+    assert committed == [1, 2, 3]
     assert _check_intact(db, committed) == [1, 2, 3]  # the uncommitted run is gone, nothing else
     with open_history(str(db)) as h:  # and the history still takes new runs
         assert h.save(_run("after the crash")) == 4
@@ -527,16 +534,8 @@ def test_writer_killed_while_writing_many_runs(tmp_path, db):
 
 
 def test_postgres_writer_killed_inside_a_transaction_loses_nothing_committed(tmp_path, postgres_url):
-    committed = []
-    with _start_writer(tmp_path, "in_transaction", postgres_url) as proc:
-        for line in proc.stdout:
-            if line.startswith("committed"):
-                committed.append(int(line.split()[1]))
-            if line.startswith("inflight"):
-                break
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL and committed == [1, 2, 3]
+    committed = _kill_inside_a_transaction(tmp_path, postgres_url)
+    assert committed == [1, 2, 3]
     with open_history(postgres_url) as h:  # waits (busy_timeout) until the server has rolled the writer back
         after = h.save(_run("after the crash"))
         ids = h.ids()
