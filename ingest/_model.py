@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Modality = Literal["tabular", "image"]
 log = logging.getLogger(__name__)
 
+Modality = Literal["tabular", "image"]
 Kind = Literal["sklearn", "onnx", "torch", "torchscript"]
 #: Batches at least this large go to torch models in channels-last layout (when the model takes it):
 #: measured with bench/gradcam.py's resnet18 on CPU, channels-last convolutions are 20-27% slower than
@@ -144,20 +144,17 @@ class Model:
         scripted = isinstance(module, torch.jit.ScriptModule)
         probe = torch.from_numpy(np.random.default_rng(0).standard_normal(
             (1, preprocess.channels, *preprocess.size), dtype=np.float32))
-        channels_last = False
-        if classes is None:
+        try:
             with torch.no_grad():
                 out = module(probe)
+        except Exception:
+            if classes is None:  # the output width is the class count: without it there is no model
+                raise
+            log.debug("The layout probe of %s failed; using the default layout", name, exc_info=True)
+            out = None
+        if classes is None:
             classes = range(out.shape[1])
-            channels_last = _same_in_channels_last(module, probe, out)
-        else:
-            try:
-                with torch.no_grad():
-                    out = module(probe)
-            except Exception:  # noqa: BLE001 - a model that fails here fails again, with a sentence, when used
-                log.debug("The layout probe of %s failed; using the default layout", name, exc_info=True)
-            else:
-                channels_last = _same_in_channels_last(module, probe, out)
+        channels_last = out is not None and _same_in_channels_last(module, probe, out)
         return cls(name=name, kind="torchscript" if scripted else "torch", modality="image",
                    classes_=np.asarray(list(classes)), sha256=sha256, module=module, preprocess=preprocess,
                    source_format=source_format, architecture=architecture, channels_last=channels_last)
@@ -243,7 +240,7 @@ def _same_in_channels_last(module: Any, probe: Any, expected: Any) -> bool:
     try:
         with torch.no_grad():
             got = module(probe.contiguous(memory_format=torch.channels_last))
-    except RuntimeError:  # e.g. ``x.view(n, -1)`` on a channels-last activation
+    except Exception:  # noqa: BLE001 - e.g. ``x.view(n, -1)`` on a channels-last activation: keep NCHW
         return False
     return (isinstance(got, torch.Tensor) and got.shape == expected.shape
             and bool(torch.allclose(got, expected, rtol=1e-3, atol=1e-4)))

@@ -474,23 +474,18 @@ def _digits_module() -> Any:
 def _image_model(module: Any, src: _Source, fmt: str, *, meta: Mapping | None = None,
                  default_preprocess: ImagePreprocess | None = None, classes: Any = None,
                  architecture: str | None = None) -> Model:
-    import torch
-
     meta = meta or {}
     preprocess = src.preprocess or as_preprocess(meta.get(META_PREPROCESS)) or default_preprocess
     if preprocess is None:
         raise IngestError(NEEDS_PREPROCESS.format(name=src.name))
-    module = module.eval().cpu()
-    try:
-        with torch.no_grad():
-            n = module(torch.zeros(1, preprocess.channels, *preprocess.size)).shape[-1]
+    try:  # from_torch runs the model once on a dummy batch: its output width is the class count
+        model = Model.from_torch(module, preprocess=preprocess, name=src.name, sha256=src.sha256,
+                                 source_format=fmt, architecture=architecture)
     except Exception as err:
         raise _model_failed(src, preprocess, err) from None
     classes = classes or _json_list(meta.get(META_CLASSES))
-    if classes is None or len(classes) != n:
-        classes = list(range(n))
-    model = Model.from_torch(module, preprocess=preprocess, classes=classes, name=src.name,
-                             sha256=src.sha256, source_format=fmt, architecture=architecture)
+    if classes is not None and len(classes) == len(model.classes_):
+        model.classes_ = np.asarray(list(classes))
     if meta.get(META_OUTPUT) == "probabilities":
         model.output = "probabilities"
     return model

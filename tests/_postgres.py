@@ -44,7 +44,8 @@ def server_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -71,7 +72,7 @@ def start_cluster(root: Path, bindir: Path) -> str:
     _run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", _SUPERUSER, "-E", "UTF8",
           "--no-locale", "--no-sync"], cwd=root)
     for attempt in range(5):  # another process may take the free port before the server binds it
-        port = _free_port()
+        port = free_port()
         options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
         try:

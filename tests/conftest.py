@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._postgres import postgres_server, postgres_url  # noqa: F401 (fixtures, shared by every folder)
+from tests._postgres import free_port, postgres_server, postgres_url  # noqa: F401 (fixtures, shared by every folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
@@ -26,18 +25,12 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GLASSWING_DATA_DIR", str(tmp_path_factory.mktemp("gwdata")))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """Start ``glasswing``'s Streamlit server on a free port; yield its URL once ``/_stcore/health`` is ok."""
     from glasswing.commands.serve import streamlit_command
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GLASSWING_DATA_DIR": str(tmp_path_factory.mktemp("gwserver"))}
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=ROOT, env=env,
