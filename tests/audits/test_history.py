@@ -7,7 +7,6 @@ import json
 import math
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from audits._history import (
     compare_runs,
     open_history,
 )
+from tests._postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -316,15 +316,9 @@ def test_not_a_database(db):
 
 
 # ------------------------------------------------------------------------------------------- PostgreSQL only
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens there once the socket is closed
-
-
 @pytest.mark.parametrize("password_in", ["userinfo", "query"])
 def test_postgres_unreachable_server_is_one_sentence_without_the_password(password_in):
-    port = _closed_port()
+    port = free_port()  # nothing listens there
     url, shown = {
         "userinfo": (f"postgresql://auditor:s3cret@127.0.0.1:{port}/glasswing",
                      f"postgresql://auditor@127.0.0.1:{port}/glasswing"),

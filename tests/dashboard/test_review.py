@@ -7,8 +7,9 @@ import pytest
 
 import audits
 import reports
-from audits._history import NOT_A_DATABASE
+from audits._history import CANNOT_OPEN, NOT_A_DATABASE
 from glasswing._paths import data_dir
+from tests._postgres import free_port
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case
 
@@ -90,3 +91,13 @@ def test_a_history_that_is_not_a_database_is_one_sentence():
     at = new_apptest("review.py")
     assert not at.exception
     assert [e.value for e in at.error] == [NOT_A_DATABASE.format(where=data_dir() / "history.sqlite3")]
+
+
+def test_an_unreachable_postgresql_history_is_one_sentence(monkeypatch):
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("GLASSWING_HISTORY_URL", f"postgresql://auditor:s3cret@127.0.0.1:{port}/glasswing")
+    at = new_apptest("review.py")
+    assert not at.exception
+    reason = f'connection to server at "127.0.0.1", port {port} failed: Connection refused'
+    assert [e.value for e in at.error] == [
+        CANNOT_OPEN.format(where=f"postgresql://auditor@127.0.0.1:{port}/glasswing", reason=reason)]
