@@ -18,12 +18,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 $(SAMPLES): | $(STAMP)
-	$(PY) sample_data/build.py --if-missing
+	$(PY) -m glasswing.sample_data.build --if-missing
 
 setup: $(STAMP) $(SAMPLES)
 
 samples: $(STAMP)
-	$(PY) sample_data/build.py
+	$(PY) -m glasswing.sample_data.build
 
 # Debian packages. The app: fonts, pango and harfbuzz-subset (WeasyPrint's PDF export). The tests, on top:
 # chromium (browser tests, driven by Playwright, which cannot download its own browser here) and postgresql

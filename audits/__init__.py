@@ -3,9 +3,9 @@
 Each module adds its public names here with a one-line import; keep ``__all__`` in step.
 """
 
-from audits._audit import audit_dataset
-from audits._duckdb import group_metrics_parquet
-from audits._history import (
+from glasswing.audits._audit import audit_dataset
+from glasswing.audits._duckdb import group_metrics_parquet
+from glasswing.audits._history import (
     AuditRun,
     History,
     HistoryError,
@@ -14,9 +14,9 @@ from audits._history import (
     run_from_dict,
     run_to_dict,
 )
-from audits._intervals import wilson_interval
-from audits._metrics import group_metrics, group_metrics_views, threshold_sweep
-from audits._mitigation import (
+from glasswing.audits._intervals import wilson_interval
+from glasswing.audits._metrics import group_metrics, group_metrics_views, threshold_sweep
+from glasswing.audits._mitigation import (
     CONSTRAINTS,
     METHODS,
     MitigationMethod,
@@ -24,10 +24,10 @@ from audits._mitigation import (
     check_method,
     mitigate,
 )
-from audits._result import DISPARITIES, FourFifths, GroupMetrics
-from audits._reweighing import MitigationError, Reweighing, reweighing_weights
-from audits._table import METRICS, Metric
-from audits._validate import AuditError
+from glasswing.audits._result import DISPARITIES, FourFifths, GroupMetrics
+from glasswing.audits._reweighing import MitigationError, Reweighing, reweighing_weights
+from glasswing.audits._table import METRICS, Metric
+from glasswing.audits._validate import AuditError
 
 __all__: list[str] = []
 __all__ += ["CONSTRAINTS", "METHODS", "MitigationError", "MitigationMethod", "MitigationResult", "Reweighing",

@@ -9,10 +9,9 @@ import logging
 from typing import Any
 
 import numpy as np
-
-from audits._metrics import group_metrics
-from audits._result import GroupMetrics
-from audits._validate import (
+from glasswing.audits._metrics import group_metrics
+from glasswing.audits._result import GroupMetrics
+from glasswing.audits._validate import (
     PROBABILITIES,
     AuditError,
     looks_like_probabilities,

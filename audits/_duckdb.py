@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from audits._metrics import (
+from glasswing.audits._metrics import (
     DROPPED,
     EMPTY_INTERSECTIONS,
     MISSING_SENSITIVE,
@@ -20,10 +19,10 @@ from audits._metrics import (
     NO_SCORE,
     NOT_UNIT_SCORES,
 )
-from audits._result import GroupMetrics
-from audits._scores import CALIBRATION_BINS, SCORE_METRICS, ScorePoints, score_metrics
-from audits._table import CELLS
-from audits._validate import (
+from glasswing.audits._result import GroupMetrics
+from glasswing.audits._scores import CALIBRATION_BINS, SCORE_METRICS, ScorePoints, score_metrics
+from glasswing.audits._table import CELLS
+from glasswing.audits._validate import (
     ALL_MISSING,
     MISSING_GROUP,
     NO_ROWS,

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from audits._result import GroupMetrics
-from audits._scores import SCORE_METRICS, ScorePoints, score_metrics, score_order, threshold_cells
-from audits._table import CELLS
-from audits._validate import (
+from glasswing.audits._result import GroupMetrics
+from glasswing.audits._scores import SCORE_METRICS, ScorePoints, score_metrics, score_order, threshold_cells
+from glasswing.audits._table import CELLS
+from glasswing.audits._validate import (
     ALL_MISSING,
     NO_ROWS,
     PROBABILITIES,
@@ -271,7 +270,7 @@ def _score_tables(codes, G, score, true_pos, weights, by_score=None, overall_auc
 
 
 def _group_notes(groups) -> list[str]:
-    from audits._validate import MISSING_GROUP
+    from glasswing.audits._validate import MISSING_GROUP
 
     notes = [MISSING_SENSITIVE.format(k=k, name=name, group=MISSING_GROUP)
              for name, k in groups.missing.items()]
@@ -285,7 +284,7 @@ def _plain(v):
 
 
 def _check_options(min_group_size, confidence, n_boot) -> None:
-    from audits._validate import BAD_SIZE
+    from glasswing.audits._validate import BAD_SIZE
 
     if not (isinstance(min_group_size, (int, np.integer)) and min_group_size >= 0):
         raise AuditError(BAD_SIZE.format(name="min_group_size", rule="a whole number, 0 or more",

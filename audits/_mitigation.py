@@ -24,11 +24,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from audits._metrics import group_metrics
-from audits._result import GroupMetrics
-from audits._reweighing import MitigationError, Reweighing
-from ingest import Dataset, Model
+from glasswing.audits._metrics import group_metrics
+from glasswing.audits._result import GroupMetrics
+from glasswing.audits._reweighing import MitigationError, Reweighing
+from glasswing.ingest import Dataset, Model
 
 log = logging.getLogger(__name__)
 

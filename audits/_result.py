@@ -14,10 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-
-from audits._intervals import bootstrap_cells, percentile_interval, wilson_interval
-from audits._table import CELLS, RATE_NAMES, label, numerators, rates
-from audits._validate import AuditError
+from glasswing.audits._intervals import bootstrap_cells, percentile_interval, wilson_interval
+from glasswing.audits._table import CELLS, RATE_NAMES, label, numerators, rates
+from glasswing.audits._validate import AuditError
 
 log = logging.getLogger(__name__)
 

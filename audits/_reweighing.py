@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from audits._validate import AuditError
+from glasswing.audits._validate import AuditError
 
 log = logging.getLogger(__name__)
 

@@ -44,6 +44,6 @@ def metric_frame(frame: pd.DataFrame, names=RATES, sensitive=("sex", "race")):
 
 def synthetic(n: int, seed: int) -> pd.DataFrame:
     """``sample_data``'s synthetic scored rows with the group columns as plain strings, not categoricals."""
-    from sample_data.build import synthetic_scored
+    from glasswing.sample_data.build import synthetic_scored
 
     return synthetic_scored(n, seed).astype({"sex": object, "race": object})

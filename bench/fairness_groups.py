@@ -24,8 +24,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import audits  # noqa: E402
 from bench._reference import metric_frame, synthetic  # noqa: E402
+from glasswing import audits  # noqa: E402
 
 DUCKDB_MEMORY_LIMIT = "256MB"
 

@@ -7,7 +7,8 @@ painted twice. For reference, it times fairlearn's ``MetricFrame`` computing the
 in the same run: what a page that recomputed with it would wait at every click.
 
 Prints one JSON line. Usage: ``python bench/fairness_page.py [--data FILE.parquet]`` (default:
-``sample_data/large/synthetic_1m.parquet``, generated with ``sample_data/build.py --large`` when missing).
+``sample_data/large/synthetic_1m.parquet``, generated with ``python -m glasswing.sample_data.build
+--large`` when missing).
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     if not args.data.exists():
-        from sample_data.build import build_large
+        from glasswing.sample_data.build import build_large
 
         print(f"generating {args.data}", file=sys.stderr)
         build_large(args.data)

@@ -40,9 +40,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import explainers  # noqa: E402
-from explainers._cam import find_layer  # noqa: E402
-from ingest import ImagePreprocess, Model  # noqa: E402
+from glasswing.explainers._cam import find_layer  # noqa: E402
+from glasswing.ingest import ImagePreprocess, Model  # noqa: E402
+
+from glasswing import explainers  # noqa: E402
 
 SIZE = 224
 

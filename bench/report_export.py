@@ -37,10 +37,10 @@ def _best(fn, repeats: int = REPEATS) -> tuple[float, object]:
 
 
 def main() -> None:
-    import audits
-    import reports
+    from glasswing.ingest import samples
+
+    from glasswing import audits, reports
     from glasswing._paths import sample_dir
-    from ingest import samples
 
     model, data = samples.german_model("gbm"), samples.german_dataset("test")
 

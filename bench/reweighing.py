@@ -1,9 +1,10 @@
 """Reweighing at 1e6 rows: Glasswing's ``reweighing_weights`` against AIF360's ``Reweighing``, same input.
 
-Reads ``sample_data/large/synthetic_1m.parquet`` when it was built (``sample_data/build.py --large``),
-otherwise draws the same columns with a fixed seed. AIF360 handles one privileged/unprivileged split, so
-the comparison uses the binary ``sex`` column (coded 0/1, as AIF360 needs numbers). The weights must be
-identical; the script fails otherwise. Prints one JSON line:
+Reads ``sample_data/large/synthetic_1m.parquet`` when it was built
+(``python -m glasswing.sample_data.build --large``), otherwise draws the same columns with a fixed
+seed. AIF360 handles one privileged/unprivileged split, so the comparison uses the binary ``sex``
+column (coded 0/1, as AIF360 needs numbers). The weights must be identical; the script fails
+otherwise. Prints one JSON line:
 
 - ``ours_s``: ``reweighing_weights(df["y_true"], df["sex"])`` on the numeric frame;
 - ``aif360_s``: ``Reweighing(...).fit_transform(dataset)`` on a ``BinaryLabelDataset`` built beforehand
@@ -29,7 +30,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from audits import reweighing_weights  # noqa: E402
+from glasswing.audits import reweighing_weights  # noqa: E402
+
 from glasswing._paths import sample_dir  # noqa: E402
 
 N = 1_000_000

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from glasswing.reports import charts
 
-import explainers
-import ingest
-from reports import charts
+from glasswing import explainers, ingest
 
 P = "explain_images."
 #: Methods fast enough to run over a whole image set for the group view without asking.

@@ -13,17 +13,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import streamlit as st
-
-import audits
-from audits._table import label
-from ingest import Dataset, Model
-from reports.charts import (
+from glasswing.audits._table import label
+from glasswing.ingest import Dataset, Model
+from glasswing.reports.charts import (
     calibration_figure,
     disparity_figure,
     fairness_bars,
     four_fifths_figure,
     threshold_figure,
 )
+
+from glasswing import audits
 
 MAX_GROUPS_PER_COLUMN = 50
 DEFAULT_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "precision"]
@@ -82,7 +82,7 @@ def logged_views(sha256: str, roles: tuple, columns: tuple, _data: Dataset) -> d
 
     Logged scores, when present, add AUC and calibration.
     """
-    from audits._audit import inputs_of
+    from glasswing.audits._audit import inputs_of
 
     y_true, y_pred, score, pos, threshold = inputs_of(_data)
     return audits.group_metrics_views(y_true, y_pred, _data.frame.loc[:, list(columns)], y_score=score,
@@ -97,7 +97,7 @@ def with_min_size(gm: audits.GroupMetrics, min_group_size: int) -> audits.GroupM
 @st.cache_resource(max_entries=4, show_spinner=False)
 def model_scores(data_sha: str, model_sha: str, roles: tuple, _data: Dataset, _model: Model) -> np.ndarray:
     """Return the model's positive-class score on every row (once per data and model)."""
-    from audits._audit import inputs_of
+    from glasswing.audits._audit import inputs_of
 
     _, _, score, _, _ = inputs_of(_data, _model, threshold=0.5)
     score = np.asarray(score, dtype=float)

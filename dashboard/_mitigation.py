@@ -12,11 +12,11 @@ from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
+from glasswing.audits._mitigation import MitigationResult
+from glasswing.ingest import Dataset, Model
 
-import audits
-from audits._mitigation import MitigationResult
+from glasswing import audits
 from glasswing._paths import sample_dir
-from ingest import Dataset, Model
 
 TRIED = "mitigation.tried"  # {"context": ..., "rows": [MitigationResult.summary(), ...]}
 SHOWN = "mitigation.shown"  # the arguments of the run whose result is shown
@@ -50,7 +50,7 @@ def _roles_key(data: Dataset) -> tuple:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _read_training(sha256: str, roles_key: tuple, name: str, _source) -> Dataset:
-    import ingest
+    from glasswing import ingest
 
     target, sensitive, features, positive = roles_key
     return ingest.load_dataset(_source, target=target, sensitive=sensitive, features=features or None,

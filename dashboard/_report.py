@@ -12,11 +12,10 @@ import json
 
 import pandas as pd
 import streamlit as st
+from glasswing.ingest import Dataset, Model
+from glasswing.reports._model import NO_AUDIT, metric_label
 
-import audits
-import reports
-from ingest import Dataset, Model
-from reports._model import NO_AUDIT, metric_label
+from glasswing import audits, reports
 
 __all__ = ["NO_AUDIT"]
 
@@ -78,7 +77,7 @@ def explainer_choices(model: Model | None) -> dict[str, str]:
     """Registry name -> label of the explainers that apply to ``model``."""
     if model is None:
         return {}
-    import explainers
+    from glasswing import explainers
 
     ok, _ = explainers.registry.applicable(model)
     return {spec.name: spec.label for spec in ok}
@@ -91,7 +90,7 @@ def parse_rows(text: str, n: int) -> list[int]:
 
 def mitigation(model: Model | None, data: Dataset):
     """Return the mitigation result shown on the Mitigation page in this session, or None."""
-    from dashboard import _mitigation as mit
+    from glasswing.dashboard import _mitigation as mit
 
     args = st.session_state.get(mit.SHOWN)
     if not args or model is None:

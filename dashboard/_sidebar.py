@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-
-from dashboard import _state
+from glasswing.dashboard import _state
 
 
 def render(version: str) -> None:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import sys
 from pathlib import Path
 
 import streamlit as st
+from glasswing.dashboard import _sidebar
+
+from glasswing import __version__
 
 ROOT = Path(__file__).resolve().parent
-if str(ROOT.parent) not in sys.path:  # `streamlit run dashboard/app.py` from a checkout
-    sys.path.insert(0, str(ROOT.parent))
-
-from dashboard import _sidebar  # noqa: E402
-from glasswing import __version__  # noqa: E402
 
 SECTIONS = {
     "Data": [("model_data.py", "Model & data", ":material/upload_file:")],

@@ -6,11 +6,11 @@ True
 """
 
 # Built-in explainers register themselves on import; third-party ones arrive through entry points.
-from explainers import _image, _tabular  # noqa: E402,F401,I001
-from explainers._explanation import Agreement, Explanation, agreement, attribution_frame
-from explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
-from explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
-from explainers._tabular import (  # noqa: E402,I001  (tabular helpers)
+from glasswing.explainers import _image, _tabular  # noqa: E402,F401,I001
+from glasswing.explainers._explanation import Agreement, Explanation, agreement, attribution_frame
+from glasswing.explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
+from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
+from glasswing.explainers._tabular import (  # noqa: E402,I001  (tabular helpers)
     check_known_values,
     known_categories,
     rows_from_spec,

@@ -22,9 +22,8 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-
-from explainers._image_input import class_label, image_explanation, resize_map
-from explainers._registry import ExplainerError
+from glasswing.explainers._image_input import class_label, image_explanation, resize_map
+from glasswing.explainers._registry import ExplainerError
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from explainers._image_input import check_image, class_index, class_label, resize_map, working_copy
-from explainers._registry import ExplainerError
+from glasswing.explainers._image_input import check_image, class_index, class_label, resize_map, working_copy
+from glasswing.explainers._registry import ExplainerError
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ def _filled(image: np.ndarray, fill: str) -> np.ndarray:
         return np.zeros_like(image)
     if fill == "mean":
         return np.broadcast_to(image.reshape(-1, 3).mean(axis=0).astype(np.uint8), image.shape).copy()
-    from explainers._image_blackbox import box_blur, to_uint8
+    from glasswing.explainers._image_blackbox import box_blur, to_uint8
 
     side = max(3, round(max(image.shape[:2]) / 4))
     return to_uint8(box_blur(image, (side, side)))
@@ -282,7 +281,7 @@ def randomisation_check(model: Any, image: np.ndarray, method: str, *, target: A
     >>> check.changed  # doctest: +SKIP
     True
     """
-    from explainers._registry import explain
+    from glasswing.explainers._registry import explain
 
     image = check_image(image)
     clone, chosen = randomised_model(model, layers=layers, seed=seed)

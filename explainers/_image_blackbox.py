@@ -14,9 +14,8 @@ import warnings
 from typing import Any
 
 import numpy as np
-
-from explainers._image_input import class_label, image_explanation, resize_map, working_copy
-from explainers._registry import ExplainerError
+from glasswing.explainers._image_input import class_label, image_explanation, resize_map, working_copy
+from glasswing.explainers._registry import ExplainerError
 
 log = logging.getLogger(__name__)
 

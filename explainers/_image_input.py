@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from explainers._explanation import Explanation
-from explainers._registry import ExplainerError
+from glasswing.explainers._explanation import Explanation
+from glasswing.explainers._registry import ExplainerError
 
 log = logging.getLogger(__name__)
 

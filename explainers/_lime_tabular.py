@@ -16,11 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lime.lime_tabular import LimeTabularExplainer
-
-from explainers._explanation import Explanation
-from explainers._registry import ExplainerError
-from explainers._tabular import (
+from glasswing.explainers._explanation import Explanation
+from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._tabular import (
     LIME_TRAINING_ROWS,
     NO_ROWS,
     Codec,
@@ -29,6 +27,7 @@ from explainers._tabular import (
     tabular_model,
     target_indices,
 )
+from lime.lime_tabular import LimeTabularExplainer
 
 log = logging.getLogger(__name__)
 

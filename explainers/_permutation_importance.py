@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from glasswing.explainers._explanation import Explanation
+from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._tabular import NO_ROWS, tabular_model
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.inspection import permutation_importance
-
-from explainers._explanation import Explanation
-from explainers._registry import ExplainerError
-from explainers._tabular import NO_ROWS, tabular_model
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ with warnings.catch_warnings():
                             category=PendingDeprecationWarning)
     import shap
 
-from explainers._explanation import Explanation
-from explainers._registry import ExplainerError
-from explainers._tabular import (
+from glasswing.explainers._explanation import Explanation
+from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._tabular import (
     ALGORITHM_NAMES,
     NO_ROWS,
     TREE_ENSEMBLES,

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from explainers._registry import ExplainerError, ExplainerSpec, Param, registry
+from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
 
 log = logging.getLogger(__name__)
 
@@ -487,19 +486,19 @@ def check_known_values(model: Any, rows: pd.DataFrame, reference: pd.DataFrame |
 
 # --- registration --------------------------------------------------------------------------------------
 def _run_shap(model, inputs, **params):
-    from explainers._shap_tabular import run
+    from glasswing.explainers._shap_tabular import run
 
     return run(model, inputs, **params)
 
 
 def _run_lime(model, inputs, **params):
-    from explainers._lime_tabular import run
+    from glasswing.explainers._lime_tabular import run
 
     return run(model, inputs, **params)
 
 
 def _run_permutation_importance(model, inputs, **params):
-    from explainers._permutation_importance import run
+    from glasswing.explainers._permutation_importance import run
 
     return run(model, inputs, **params)
 

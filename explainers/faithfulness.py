@@ -4,7 +4,7 @@ The deletion curve and the model-parameter randomisation check (see ``explainers
 each measures and how to read it).
 """
 
-from explainers._faithfulness import (
+from glasswing.explainers._faithfulness import (
     CHANGED_BELOW,
     DeletionCurve,
     RandomisationCheck,

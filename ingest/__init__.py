@@ -3,14 +3,14 @@
 Nothing here unpickles a file unless the caller passes ``trusted=True``.
 """
 
-from ingest import samples
-from ingest._dataset import ColumnRoles, Dataset
-from ingest._errors import IngestError, UntrustedFileError
-from ingest._images import MAX_IMAGE_MEGAPIXELS, ImageSet, load_image, load_images
-from ingest._model import ImagePreprocess, Model
-from ingest._model_files import CODE_RUNNING_FORMATS, as_preprocess, detect_model_format, load_model
-from ingest._source import MAX_FILE_MB
-from ingest._tabular import (
+from glasswing.ingest import samples
+from glasswing.ingest._dataset import ColumnRoles, Dataset
+from glasswing.ingest._errors import IngestError, UntrustedFileError
+from glasswing.ingest._images import MAX_IMAGE_MEGAPIXELS, ImageSet, load_image, load_images
+from glasswing.ingest._model import ImagePreprocess, Model
+from glasswing.ingest._model_files import CODE_RUNNING_FORMATS, as_preprocess, detect_model_format, load_model
+from glasswing.ingest._source import MAX_FILE_MB
+from glasswing.ingest._tabular import (
     check_model_fits,
     load_dataset,
     read_table,

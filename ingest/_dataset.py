@@ -78,7 +78,7 @@ class Dataset:
         As in ``ingest.load_dataset``, a target with more than two values and a ``positive_label`` is
         binarised one-vs-rest in the copy.
         """
-        from ingest._tabular import apply_roles
+        from glasswing.ingest._tabular import apply_roles
 
         roles = replace(self.roles, **{k: tuple(v) if k in ("sensitive", "features") else v
                                        for k, v in changes.items()})

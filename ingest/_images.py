@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from ingest import _source
-from ingest._errors import (
+from glasswing.ingest import _source
+from glasswing.ingest._errors import (
     IMAGE_TOO_LARGE,
     IMAGE_UNREADABLE,
     IMAGES_DUPLICATE_NAMES,
@@ -41,8 +40,8 @@ from ingest._errors import (
     IngestError,
     listing,
 )
-from ingest._source import MAX_FILE_BYTES, read_bytes, sha256_hex, source_name
-from ingest._tabular import read_table
+from glasswing.ingest._source import MAX_FILE_BYTES, read_bytes, sha256_hex, source_name
+from glasswing.ingest._tabular import read_table
 
 log = logging.getLogger(__name__)
 

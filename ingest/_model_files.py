@@ -8,8 +8,6 @@ unless the caller passes ``trusted=True``: state dicts are read with ``torch.loa
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import io
 import json
 import logging
@@ -20,9 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from glasswing._paths import sample_dir
-from ingest._errors import (
+from glasswing.ingest._errors import (
     BAD_PREPROCESS,
     IMAGE_MODEL_FAILED,
     MODEL_UNREADABLE,
@@ -31,7 +27,6 @@ from ingest._errors import (
     NOT_A_CLASSIFIER,
     ONNX_NO_CLASSES,
     PICKLE_REFUSED,
-    SAMPLE_MISSING,
     SKOPS_UNTRUSTED,
     UNKNOWN_ARCHITECTURE,
     UNKNOWN_MODEL_FORMAT,
@@ -41,12 +36,12 @@ from ingest._errors import (
     UntrustedFileError,
     listing,
 )
-from ingest._model import ImagePreprocess, Model
-from ingest._source import read_bytes, sha256_hex, source_name
+from glasswing.ingest._model import ImagePreprocess, Model
+from glasswing.ingest._source import read_bytes, sha256_hex, source_name
 
 log = logging.getLogger(__name__)
 
-#: The architecture name of Glasswing's sample CNN (``sample_data/digits_cnn.py``).
+#: The architecture name of Glasswing's sample CNN (``glasswing.sample_data.digits_cnn``).
 DIGITS_ARCHITECTURE = "glasswing.digits_cnn"
 #: Formats whose loading may run code, so they need ``trusted=True`` (``"torch"``: only when the
 #: ``torch.save`` file holds more than tensors, e.g. a whole module).
@@ -438,7 +433,8 @@ def _build_architecture(architecture: str, state: Mapping) -> tuple[Any, ImagePr
     import torch
 
     if architecture == DIGITS_ARCHITECTURE:
-        digits = _digits_module()
+        from glasswing.sample_data import digits_cnn as digits
+
         n = state["fc.weight"].shape[0] if "fc.weight" in state else len(digits.CLASS_NAMES)
         classes = digits.CLASS_NAMES if n == len(digits.CLASS_NAMES) else None
         return digits.DigitsCNN(num_classes=n), as_preprocess(digits.PREPROCESS), classes
@@ -453,22 +449,6 @@ def _build_architecture(architecture: str, state: Mapping) -> tuple[Any, ImagePr
     if key in state and state[key].shape[0] != module.get_submodule(head[-1]).out_features:
         module = torchvision.models.get_model(architecture, weights=None, num_classes=state[key].shape[0])
     return module, ImagePreprocess(size=(224, 224)), None
-
-
-@functools.lru_cache(maxsize=4)
-def _digits_module_at(path: str) -> Any:
-    spec = importlib.util.spec_from_file_location("glasswing_sample_digits_cnn", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _digits_module() -> Any:
-    """Return the sample CNN's code, ``sample_data/digits_cnn.py`` (Glasswing's own file, not user input)."""
-    path = sample_dir() / "digits_cnn.py"
-    if not path.is_file():
-        raise IngestError(SAMPLE_MISSING.format(path=path))
-    return _digits_module_at(str(path))
 
 
 def _image_model(module: Any, src: _Source, fmt: str, *, meta: Mapping | None = None,

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ingest._errors import BAD_SOURCE, FILE_EMPTY, FILE_NOT_FOUND, FILE_TOO_LARGE, IngestError
+from glasswing.ingest._errors import BAD_SOURCE, FILE_EMPTY, FILE_NOT_FOUND, FILE_TOO_LARGE, IngestError
 
 #: Largest file Glasswing reads, in MB; the same as the dashboard's upload limit
 #: (``glasswing.commands.serve.MAX_UPLOAD_MB`` and ``server.maxUploadSize``).

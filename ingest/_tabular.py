@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from ingest._dataset import ColumnRoles, Dataset
-from ingest._errors import (
+from glasswing.ingest._dataset import ColumnRoles, Dataset
+from glasswing.ingest._errors import (
     CLASSES_DO_NOT_MATCH,
     DUPLICATE_COLUMNS,
     FILE_EMPTY,
@@ -40,8 +39,8 @@ from ingest._errors import (
     IngestError,
     listing,
 )
-from ingest._model import Model
-from ingest._source import read_bytes, sha256_hex, source_name
+from glasswing.ingest._model import Model
+from glasswing.ingest._source import read_bytes, sha256_hex, source_name
 
 log = logging.getLogger(__name__)
 

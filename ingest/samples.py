@@ -1,6 +1,7 @@
 """The shipped samples, loaded through the same safe loaders as any upload.
 
-Built by ``sample_data/build.py`` (``make samples``) into :func:`glasswing._paths.sample_dir`:
+Built by ``python -m glasswing.sample_data.build`` (``make samples``) into
+:func:`glasswing._paths.sample_dir`:
 
 - German Credit (1,000 loan applicants; ``risk`` 1 = good): two scikit-learn pipelines saved with skops,
   and the test split with both models' logged predictions and scores.
@@ -9,7 +10,7 @@ Built by ``sample_data/build.py`` (``make samples``) into :func:`glasswing._path
 
 Examples
 --------
->>> from ingest import samples
+>>> from glasswing.ingest import samples
 >>> model, data = samples.german_model("gbm"), samples.german_dataset("test")  # doctest: +SKIP
 >>> data.roles.target, data.roles.sensitive, model.feature_names == data.roles.features  # doctest: +SKIP
 ('risk', ('sex',), True)
@@ -21,14 +22,14 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+from glasswing.ingest._dataset import Dataset
+from glasswing.ingest._errors import SAMPLE_MISSING, SAMPLE_UNKNOWN, IngestError, listing
+from glasswing.ingest._images import ImageSet, load_images
+from glasswing.ingest._model import Model
+from glasswing.ingest._model_files import as_preprocess, load_model
+from glasswing.ingest._tabular import load_dataset
 
 from glasswing._paths import sample_dir
-from ingest._dataset import Dataset
-from ingest._errors import SAMPLE_MISSING, SAMPLE_UNKNOWN, IngestError, listing
-from ingest._images import ImageSet, load_images
-from ingest._model import Model
-from ingest._model_files import _digits_module, as_preprocess, load_model
-from ingest._tabular import load_dataset
 
 __all__ = ["GERMAN_FEATURES", "digits_images", "digits_model", "german_dataset", "german_model"]
 
@@ -130,7 +131,8 @@ def digits_model(fmt: str = "safetensors") -> Model:
         For an unknown ``fmt`` or when the samples are not built.
     """
     path = _path(_choose(DIGITS_MODELS, fmt, "digits model format"))
-    digits = _digits_module()
+    from glasswing.sample_data import digits_cnn as digits
+
     model = load_model(path, preprocess=as_preprocess(digits.PREPROCESS))
     if model.architecture is None:  # TorchScript and ONNX files carry no class names
         model = dataclasses.replace(model, classes_=np.asarray(digits.CLASS_NAMES))

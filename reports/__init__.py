@@ -1,6 +1,6 @@
 """Audit reports: a report model rendered to HTML (Jinja2) and PDF."""
 
-from reports._model import (
+from glasswing.reports._model import (
     Artifact,
     Disparity,
     ExplanationFigure,
@@ -13,7 +13,7 @@ from reports._model import (
     report_explanations,
     with_review,
 )
-from reports._render import FORMATS, export_report, render_html, render_pdf, report_bytes
+from glasswing.reports._render import FORMATS, export_report, render_html, render_pdf, report_bytes
 
 __all__: list[str] = []
 __all__ += ["FORMATS", "Artifact", "Disparity", "ExplanationFigure", "Report", "ReportError", "SignOff",

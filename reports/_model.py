@@ -238,7 +238,7 @@ class Report:
 
     def to_run(self, *, title: str | None = None):
         """Return this report as an ``audits.AuditRun`` to save in the audit history."""
-        from audits import AuditRun
+        from glasswing.audits import AuditRun
 
         model = self.model or Artifact(name="")
         return AuditRun(
@@ -414,7 +414,7 @@ def report_explanations(model: Any, data: Any, *, method: str, rows: Sequence[in
     ReportError
         When a row or an image is outside the data.
     """
-    import explainers
+    from glasswing import explainers
 
     spec = explainers.registry.get(method)
     names = {p.name for p in spec.params}

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from reports._model import (
+from glasswing.reports._model import (
     DIFFERENCE_THRESHOLD,
     FOUR_FIFTHS,
     Report,
@@ -226,7 +225,7 @@ def _environment():
 
 def _mitigation_rows(report: Report) -> list[dict]:
     """Before/after/change rows of the mitigation's summary disparities (arrows and words, not colour)."""
-    from audits import compare_runs
+    from glasswing.audits import compare_runs
 
     m = report.mitigation
     if not m or not m.get("before") or not m.get("after"):

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python sample_data/build.py [--out DIR] [--if-missing] [--large]
+    python -m glasswing.sample_data.build [--out DIR] [--if-missing] [--large]
 
 Reads ``sample_data/german.csv`` (shipped) and scikit-learn's bundled digits, and writes, under ``--out``
 (default: ``sample_data/``):
@@ -33,6 +33,7 @@ import pandas as pd
 import sklearn
 import skops.io
 import torch
+from glasswing.sample_data.digits_cnn import ARCHITECTURE, CLASS_NAMES, PREPROCESS, DigitsCNN, preprocess
 from PIL import Image
 from safetensors.torch import save_file
 from sklearn.compose import ColumnTransformer
@@ -45,13 +46,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 HERE = Path(__file__).resolve().parent
-# Run as a script, Python puts sample_data/ (not the repository root) on sys.path.
-if str(HERE.parent) not in sys.path:
-    sys.path.insert(0, str(HERE.parent))
-
-from sample_data.digits_cnn import ARCHITECTURE, CLASS_NAMES, PREPROCESS, DigitsCNN, preprocess  # noqa: E402
-
-log = logging.getLogger("sample_data.build")
+log = logging.getLogger(__name__)
 
 SEED = 0
 
@@ -490,8 +485,8 @@ def main(argv: list[str] | None = None) -> int:
     if build_samples:
         for folder in (out / "models", out / "images"):
             folder.mkdir(parents=True, exist_ok=True)
-        # PyTorch training is bitwise reproducible only on the same kind of CPU with the same versions;
-        # the rebuild test compares these to choose its tolerance.
+        # Recorded for whoever compares builds: CNN training is bitwise reproducible on one machine, not
+        # across CPUs (even two reporting the same capability), so the rebuild test allows a stated margin.
         built_with = {"scikit-learn": sklearn.__version__, "torch": torch.__version__.split("+")[0],
                       "cpu_capability": torch.backends.cpu.get_cpu_capability()}
         metrics = {"tabular": build_tabular(out), "image": build_image(out), "built_with": built_with}

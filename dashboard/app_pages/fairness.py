@@ -1,11 +1,10 @@
 """Fairness audit: rates by group with intervals, disparities, the four-fifths rule and a threshold slider."""
 
 import streamlit as st
-
-from audits import METRICS
-from audits._table import SCORE_LABELS, label
-from dashboard import _fairness as fair
-from dashboard import _state
+from glasswing.audits import METRICS
+from glasswing.audits._table import SCORE_LABELS, label
+from glasswing.dashboard import _fairness as fair
+from glasswing.dashboard import _state
 
 st.title("Fairness audit")
 st.caption("Compare how the model treats groups: rates with 95% Wilson intervals, fairlearn's disparities "

@@ -1,12 +1,11 @@
 """Mitigation: reweighing, a threshold optimizer or exponentiated gradient, compared before and after."""
 
 import streamlit as st
-
-from audits import CONSTRAINTS, METHODS, METRICS
-from audits._mitigation import CONSTRAINT_DISPARITY
-from dashboard import _mitigation as mit
-from dashboard import _state
-from reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
+from glasswing.audits import CONSTRAINTS, METHODS, METRICS
+from glasswing.audits._mitigation import CONSTRAINT_DISPARITY
+from glasswing.dashboard import _mitigation as mit
+from glasswing.dashboard import _state
+from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 
 GROUP_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
 DISPARITIES = {"demographic_parity_difference": "Demographic parity difference",

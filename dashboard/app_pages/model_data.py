@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+from glasswing.dashboard import _loading, _state
 
-import ingest
-from dashboard import _loading, _state
+from glasswing import ingest
 
 P = "model_data."
 NONE = "(none)"

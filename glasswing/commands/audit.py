@@ -88,7 +88,7 @@ def _values(gm) -> dict[str, float]:
 
 def fail_names() -> list[str]:
     """Return the names ``--fail-if`` accepts (summary keys and overall metrics), without running an audit."""
-    from audits import DISPARITIES, METRICS
+    from glasswing.audits import DISPARITIES, METRICS
 
     names = [f"{d}_{k}" for d in DISPARITIES for k in ("difference", "ratio")] + ["four_fifths_rule_passed"]
     return names + list(METRICS) + ["auc", "brier_score", "calibration_error", "mean_score", "n"]
@@ -119,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace):
-    import audits
-    import ingest
-    from audits._duckdb import parquet_source
+    from glasswing import audits, ingest
+    from glasswing.audits._duckdb import parquet_source
 
     options = {"min_group_size": args.min_group_size, "n_boot": args.bootstrap, "seed": args.seed}
     data = Path(args.data)

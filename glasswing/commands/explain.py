@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
         _check_out(out, ".csv", "table rows")
     else:
         _check_out(out, ".npy", "an image map")
-    import explainers
-    import ingest
+    from glasswing import explainers, ingest
 
     model = ingest.load_model(args.model, trusted=args.trust, architecture=args.architecture)
     if (args.data is not None) != (model.modality == "tabular"):
@@ -112,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
 def _explain_image(model, args: argparse.Namespace, params: dict, out: Path) -> int:
     import numpy as np
 
-    import explainers
-    import ingest
+    from glasswing import explainers, ingest
 
     image = ingest.load_image(args.image)
     (exp,) = explainers.explain(model, [image], method=args.method, target=args.target, **params)

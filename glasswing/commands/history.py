@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             raise GlasswingError(BAD_OUT.format(out=args.out))
         if not out.parent.is_dir():
             raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
-    from audits import open_history
+    from glasswing.audits import open_history
 
     with open_history(args.url) as history:
         action = {"list": _list, "show": _show, "compare": _compare, "export": _export}[args.action]
@@ -67,8 +67,8 @@ def _list(history, args) -> int:
 
 
 def _show(history, args) -> int:
-    from audits import run_to_dict
-    from reports import Report
+    from glasswing.audits import run_to_dict
+    from glasswing.reports import Report
 
     saved = history.get(args.run_id)
     if args.json:
@@ -94,7 +94,7 @@ def _show(history, args) -> int:
 
 
 def _compare(history, args) -> int:
-    from audits import compare_runs
+    from glasswing.audits import compare_runs
 
     before, after = history.get(args.before), history.get(args.after)
     table = compare_runs(before, after)
@@ -106,7 +106,7 @@ def _compare(history, args) -> int:
 
 
 def _export(history, args) -> int:
-    from reports import Report, export_report
+    from glasswing.reports import Report, export_report
 
     path = export_report(Report.from_run(history.get(args.run_id)), args.out)
     print(f"Wrote {path}")

@@ -62,11 +62,10 @@ def run(args: argparse.Namespace) -> int:
             notes = Path(args.notes_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise GlasswingError(NOTES_UNREADABLE.format(path=args.notes_file, reason=err)) from err
-    import ingest
-    import reports
+    from glasswing import ingest, reports
 
     rows = reports.parse_rows(args.rows) if args.explain else []
-    from audits import audit_dataset, open_history
+    from glasswing.audits import audit_dataset, open_history
 
     data = ingest.load_dataset(args.data, target=args.target, prediction=args.prediction, score=args.score,
                                sensitive=tuple(args.sensitive), positive_label=args.positive_label)

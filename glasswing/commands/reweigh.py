@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
         raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
     import pandas as pd
 
-    import ingest
-    from audits import Reweighing
+    from glasswing import ingest
+    from glasswing.audits import Reweighing
 
     data = ingest.load_dataset(args.data, target=args.target, sensitive=tuple(args.sensitive))
     reweighing = Reweighing()

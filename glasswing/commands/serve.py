@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 from glasswing._errors import GlasswingError
-from glasswing._paths import REPO_ROOT
+from glasswing._paths import package_dir
 
-APP = REPO_ROOT / "dashboard" / "app.py"
 MAX_UPLOAD_MB = 200
 NEEDS_PASSWORD = (
     "Serving on {host} exposes the dashboard to the network; set the GLASSWING_PASSWORD environment "
@@ -31,10 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def app_path():
+    """Return the dashboard's entry script, ``app.py`` of the installed ``glasswing.dashboard``."""
+    return package_dir("glasswing.dashboard") / "app.py"
+
+
 def streamlit_command(host: str, port: int) -> list[str]:
     """Return the ``streamlit run`` command line with Glasswing's privacy defaults as explicit flags."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(app_path()),
         "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",
@@ -72,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
     shown = "localhost" if _is_loopback(args.host) else args.host
     print(f"Glasswing dashboard: http://{shown}:{args.port}", flush=True)
     try:
-        return subprocess.call(streamlit_command(args.host, args.port), cwd=REPO_ROOT, env=env)
+        return subprocess.call(streamlit_command(args.host, args.port), env=env)
     except KeyboardInterrupt:
         return 0

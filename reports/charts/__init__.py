@@ -1,13 +1,13 @@
 """Pure plotly figure builders shared by the dashboard and the reports."""
 
-from reports.charts._fairness import (
+from glasswing.reports.charts._fairness import (
     calibration_figure,
     disparity_figure,
     fairness_bars,
     four_fifths_figure,
     threshold_figure,
 )
-from reports.charts._image import (
+from glasswing.reports.charts._image import (
     COLORMAPS,
     deletion_figure,
     group_maps_figure,
@@ -15,8 +15,8 @@ from reports.charts._image import (
     overlay_image,
     top_predictions_figure,
 )
-from reports.charts._mitigation import mitigation_groups_figure, mitigation_tradeoff_figure
-from reports.charts._tabular import (
+from glasswing.reports.charts._mitigation import mitigation_groups_figure, mitigation_tradeoff_figure
+from glasswing.reports.charts._tabular import (
     beeswarm_figure,
     dependence_figure,
     lime_figure,

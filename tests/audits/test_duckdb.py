@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from glasswing.audits import AuditError, group_metrics, group_metrics_parquet
+from glasswing.audits import _duckdb as d
+from glasswing.audits import _validate as v
 from sklearn.metrics import roc_auc_score
-
-from audits import AuditError, group_metrics, group_metrics_parquet
-from audits import _duckdb as d
-from audits import _validate as v
 
 
 def frame(n=4000, seed=0):

@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-import audits
-from audits import _history
-from audits._history import (
+from glasswing.audits import _history
+from glasswing.audits._history import (
     CANNOT_OPEN,
     LOCKED,
     NEEDS_PSYCOPG,
@@ -37,6 +35,8 @@ from audits._history import (
     compare_runs,
     open_history,
 )
+
+from glasswing import audits
 from tests._postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -443,8 +443,8 @@ def test_compare_runs_hand_computed():
 _WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
-    from audits import AuditRun, open_history
-    from audits._history import _dumps
+    from glasswing.audits import AuditRun, open_history
+    from glasswing.audits._history import _dumps
 
     mode, url = sys.argv[1], sys.argv[2]
     h = open_history(url)

@@ -22,13 +22,13 @@ from fairlearn.metrics import (
     true_negative_rate,
     true_positive_rate,
 )
+from glasswing.audits import AuditError, GroupMetrics, group_metrics, threshold_sweep, wilson_interval
+from glasswing.audits import _validate as v
+from glasswing.audits._metrics import NEED_THRESHOLD
+from glasswing.audits._result import BAD_METHOD, UNKNOWN_GROUP
 from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, roc_auc_score
 
-import audits
-from audits import AuditError, GroupMetrics, group_metrics, threshold_sweep, wilson_interval
-from audits import _validate as v
-from audits._metrics import NEED_THRESHOLD
-from audits._result import BAD_METHOD, UNKNOWN_GROUP
+from glasswing import audits
 
 FAIRLEARN = {
     "selection_rate": selection_rate,
@@ -113,7 +113,7 @@ def test_undefined_rates_follow_fairlearn_and_are_flagged():
     assert gm.undefined.loc["no-pos", "true_positive_rate"] and not gm.undefined.loc["mixed"].any()
     assert gm.intervals.loc["no-pos", ("true_positive_rate", "low")] == 0.0
     assert gm.intervals.loc["no-pos", ("true_positive_rate", "high")] == 1.0
-    from audits._result import NO_POSITIVES, NO_SELECTED
+    from glasswing.audits._result import NO_POSITIVES, NO_SELECTED
 
     assert NO_POSITIVES.format(group="sensitive_feature_0=no-pos") in gm.warnings
     assert NO_SELECTED.format(group="sensitive_feature_0=no-sel") in gm.warnings
@@ -270,7 +270,7 @@ def test_small_groups_are_flagged_with_the_threshold():
     gm = group_metrics(y, p, sf, min_group_size=30)
     small = gm.counts.index[gm.counts["n"] < 30].tolist()
     assert small == gm.small_groups.index.tolist() and small == ["w"]
-    from audits._result import SMALL_GROUP
+    from glasswing.audits._result import SMALL_GROUP
 
     n = int(gm.counts.loc["w", "n"])
     assert SMALL_GROUP.format(group="a=w", n=n, minimum=30) in gm.warnings
@@ -315,7 +315,7 @@ def test_intersection_and_missing_values():
     gm = group_metrics([1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 1], sf, min_group_size=1)
     assert gm.by_group.index.names == ["sex", "age"]
     assert gm.by_group.index.tolist() == [("F", "<25"), ("F", ">40"), ("M", "<25"), ("(missing)", "<25")]
-    from audits._metrics import EMPTY_INTERSECTIONS, MISSING_SENSITIVE
+    from glasswing.audits._metrics import EMPTY_INTERSECTIONS, MISSING_SENSITIVE
 
     assert MISSING_SENSITIVE.format(k=1, name="sex", group="(missing)") in gm.warnings
     assert EMPTY_INTERSECTIONS.format(k=2, names="sex x age") in gm.warnings
@@ -323,7 +323,7 @@ def test_intersection_and_missing_values():
 
 def test_rows_without_target_are_left_out_and_said():
     gm = group_metrics([1, None, 0, 1], [1, 1, 0, 0], ["a", "a", "b", "b"])
-    from audits._metrics import DROPPED
+    from glasswing.audits._metrics import DROPPED
 
     assert gm.overall["n"] == 3
     assert DROPPED.format(k=1, n=4, what="the target") in gm.warnings

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from audits import GroupMetrics, group_metrics, threshold_sweep
-from reports.charts import (
+from glasswing.audits import GroupMetrics, group_metrics, threshold_sweep
+from glasswing.reports.charts import (
     calibration_figure,
     disparity_figure,
     fairness_bars,

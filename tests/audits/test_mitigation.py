@@ -10,17 +10,17 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from fairlearn.postprocessing import ThresholdOptimizer
 from fairlearn.reductions import DemographicParity, ExponentiatedGradient
+from glasswing.audits import _mitigation as mit
+from glasswing.audits import _reweighing as rw
+from glasswing.ingest import ColumnRoles, Dataset, ImagePreprocess, Model, samples
+from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import audits
-from audits import _mitigation as mit
-from audits import _reweighing as rw
-from ingest import ColumnRoles, Dataset, ImagePreprocess, Model, samples
-from reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
+from glasswing import audits
 
 NUMERIC = ["credit_amount", "duration", "age"]
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import skops.io
 import torch
+from glasswing.explainers._shap_tabular import shap  # imported with shap's import-time warning silenced
 from PIL import Image
 
-from explainers._shap_tabular import shap  # imported with shap's import-time warning silenced
 from glasswing.cli import main
 from glasswing.commands import explain as cmd
 from tests.conftest import ROOT
@@ -76,7 +76,7 @@ def image_model_file(tmp_path_factory):
 
 
 def test_image_map_is_saved_scaled_to_unit_range(image_model_file):
-    import explainers
+    from glasswing import explainers
 
     out = image_model_file / "map.npy"
     code = main(["explain", "--model", str(image_model_file / "cnn.pt"), "--image",

@@ -7,9 +7,9 @@ import json
 import sqlite3
 
 import pytest
+from glasswing.audits._history import SCHEMA_VERSION, UNKNOWN_RUN
 
-import audits
-from audits._history import SCHEMA_VERSION, UNKNOWN_RUN
+from glasswing import audits
 from glasswing._paths import data_dir
 from glasswing.cli import main
 from glasswing.commands import history as history_cmd

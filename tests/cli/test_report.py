@@ -8,10 +8,10 @@ import json
 import re
 
 import pytest
+from glasswing.reports._model import BAD_ROWS, ROWS_SPEC
 
 from glasswing.cli import main
 from glasswing.commands import report as report_cmd
-from reports._model import BAD_ROWS, ROWS_SPEC
 from tests.reports.conftest import make_case
 
 
@@ -61,9 +61,7 @@ def test_pdf_has_the_files_fingerprints_and_fairlearn_numbers(files, capsys):
 
 
 def test_same_content_as_the_dashboard(files):
-    import audits
-    import ingest
-    import reports
+    from glasswing import audits, ingest, reports
 
     folder, csv, skops_file, _ = files
     out = folder / "audit.json"
@@ -82,7 +80,7 @@ def test_same_content_as_the_dashboard(files):
 
 
 def test_logged_predictions_to_html_and_save(files, capsys):
-    import audits
+    from glasswing import audits
 
     folder, csv, _, _ = files
     out = folder / "audit.html"
@@ -131,7 +129,7 @@ def test_no_predictions_is_one_line(files, capsys, tmp_path):
 
 
 def test_parse_rows():
-    from reports import ReportError, parse_rows
+    from glasswing.reports import ReportError, parse_rows
 
     assert parse_rows("0,3,7") == [0, 3, 7] and parse_rows(" 0, 3 ") == [0, 3]
     assert parse_rows("2:5") == [2, 3, 4] and parse_rows(":2") == [0, 1]

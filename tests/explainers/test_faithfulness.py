@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from explainers import ExplainerError, explain, faithfulness
-from explainers._faithfulness import (
+from glasswing.explainers import ExplainerError, explain, faithfulness
+from glasswing.explainers._faithfulness import (
     BAD_LAYER_COUNT,
     DELETION_FASTER,
     DELETION_NOT_FASTER,
@@ -18,7 +17,8 @@ from explainers._faithfulness import (
     UNKNOWN_FILL,
     similarity,
 )
-from ingest import Model
+from glasswing.ingest import Model
+
 from tests.explainers.test_gradcam import PREPROCESS, hand_image, hand_model
 
 

@@ -8,24 +8,12 @@ on the watermark when the watermark is there than when it is not.
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
+from glasswing.explainers import explain, faithfulness
+from glasswing.ingest import samples
+from glasswing.sample_data import build as BUILD  # noqa: N812 - the build script's constants
 
-from explainers import explain, faithfulness
-from glasswing._paths import REPO_ROOT
-from ingest import samples
-
-
-def _build_module():
-    spec = importlib.util.spec_from_file_location("gw_sample_build", REPO_ROOT / "sample_data" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BUILD = _build_module()
 SCALE = BUILD.PNG_SIZE // BUILD.PREPROCESS["size"][0]  # the PNGs are the 32 x 32 images scaled up
 ROWS, COLS = BUILD.WATERMARK_BOX
 BOX = (slice(ROWS.start * SCALE, ROWS.stop * SCALE), slice(COLS.start * SCALE, COLS.stop * SCALE))

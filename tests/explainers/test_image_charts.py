@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from explainers import Explanation
-from explainers.faithfulness import DeletionCurve
-from reports.charts import (
+from glasswing.explainers import Explanation
+from glasswing.explainers.faithfulness import DeletionCurve
+from glasswing.reports.charts import (
     deletion_figure,
     group_maps_figure,
     heatmap_figure,
     overlay_image,
     top_predictions_figure,
 )
-from reports.charts._image import UNKNOWN_COLORMAP
+from glasswing.reports.charts._image import UNKNOWN_COLORMAP
 
 
 def test_overlay_blends_the_colour_map_into_the_image():

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from glasswing.explainers import ExplainerError, ExplainerSpec, explain, registry
+from glasswing.ingest import ImagePreprocess, Model
 
-import explainers
-from explainers import ExplainerError, ExplainerSpec, explain, registry
-from ingest import ImagePreprocess, Model
+from glasswing import explainers
 from tests.explainers.test_tabular import background, german_model, rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_every_entry_keeps_the_explanation_contract(name):
 # --- third-party explainers through the entry-point group ------------------------------------------------
 PLUGIN = '''
 import numpy as np
-from explainers import Explanation, ExplainerSpec
+from glasswing.explainers import Explanation, ExplainerSpec
 
 def run(model, inputs, *, target=None, scale=1.0):
     return [Explanation("constant", "Constant", 1, np.full(len(inputs.columns), scale),
@@ -137,8 +137,8 @@ def test_entry_point_plugin_joins_the_registry(tmp_path):
     script = textwrap.dedent("""
         import logging, pandas as pd
         logging.basicConfig(level=logging.ERROR, format="%(message)s")
-        import explainers
-        from ingest import Model
+        from glasswing import explainers
+        from glasswing.ingest import Model
         print("constant" in explainers.registry, "broken" in explainers.registry)
         spec = explainers.registry.get("constant")
         out = spec.run(None, pd.DataFrame({"a": [1], "b": [2]}), scale=2.0)

@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from glasswing.explainers import ExplainerError, explain
+from glasswing.explainers import _tabular as T
+from glasswing.ingest import Model
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
@@ -22,10 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 
-import explainers
-from explainers import ExplainerError, explain
-from explainers import _tabular as T
-from ingest import Model
+from glasswing import explainers
 
 GERMAN = Path(__file__).resolve().parents[2] / "sample_data" / "german.csv"
 CATEGORICAL = ["sex", "job", "housing", "saving_accounts", "checking_account", "purpose"]
@@ -127,7 +127,9 @@ def test_linear_shap_through_one_hot_pipeline_sums_columns_into_features():
 
 
 def test_tree_shap_equals_shap_tree_explainer_on_the_final_model():
-    from explainers._shap_tabular import shap  # imported there with shap's import-time warning silenced
+    from glasswing.explainers._shap_tabular import (
+        shap,  # imported there with shap's import-time warning silenced
+    )
 
     model = german_model("gbm")
     pipe = model.estimator

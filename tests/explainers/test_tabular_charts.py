@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from explainers import Explanation
-from reports import charts
+from glasswing.explainers import Explanation
+from glasswing.reports import charts
 
 NAMES = ("age", "housing", "duration")
 

@@ -7,12 +7,11 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
+from glasswing.ingest import ColumnRoles, Dataset, Model
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-
-from ingest import ColumnRoles, Dataset, Model
 
 
 def make_case(seed: int = 0, n: int = 400):
@@ -42,7 +41,7 @@ def audited(case):
     """(model, data, GroupMetrics, fairlearn MetricFrame) on the same predictions."""
     from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 
-    import audits
+    from glasswing import audits
 
     model, data = case
     gm = audits.audit_dataset(data, model)

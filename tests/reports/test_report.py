@@ -9,12 +9,12 @@ import re
 
 import numpy as np
 import pytest
+from glasswing.explainers import Explanation
+from glasswing.reports import Report, ReportError, build_report, render_html, render_pdf
+from glasswing.reports._model import BAD_ROWS, NO_AUDIT, NOT_A_REPORT, explanation_figure, heatmap_png
+from glasswing.reports._render import CANNOT_WRITE, TEMPLATES, UNKNOWN_FORMAT, rates_chart
 
-import reports
-from explainers import Explanation
-from reports import Report, ReportError, build_report, render_html, render_pdf
-from reports._model import BAD_ROWS, NO_AUDIT, NOT_A_REPORT, explanation_figure, heatmap_png
-from reports._render import CANNOT_WRITE, TEMPLATES, UNKNOWN_FORMAT, rates_chart
+from glasswing import reports
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +205,7 @@ def test_image_explanation_is_a_heatmap_png_where_the_map_is_hot():
 
 
 def test_report_with_explanations_and_mitigation_renders(case, audited, tmp_path):
-    import audits
+    from glasswing import audits
 
     model, data, gm, _ = audited
     flipped = np.where(data.frame["sex"] == "female", 1, model.predict(data.X))  # approve every woman
@@ -232,8 +232,7 @@ def test_report_with_explanations_and_mitigation_renders(case, audited, tmp_path
 
 def test_image_heatmaps_from_the_registry(case, audited):
     import torch
-
-    from ingest import ImagePreprocess, ImageSet, Model
+    from glasswing.ingest import ImagePreprocess, ImageSet, Model
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),

@@ -13,14 +13,13 @@ import pandas as pd
 import pytest
 import skops.io
 import torch
+from glasswing.sample_data import build
+from glasswing.sample_data.digits_cnn import ARCHITECTURE, PREPROCESS, DigitsCNN, preprocess
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
-
-from sample_data import build
-from sample_data.digits_cnn import ARCHITECTURE, PREPROCESS, DigitsCNN, preprocess
 
 pytestmark = pytest.mark.filterwarnings(
     # torch 2.14 deprecates TorchScript loading; TorchScript stays a supported input format (DESIGN.md).
@@ -218,47 +217,80 @@ def test_the_watermark_gap_exists():
 
 # ------------------------------------------------ rebuild ----------------------------------------------
 def _run_build(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SAMPLES / "build.py"), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "glasswing.sample_data.build", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600, check=True)
 
 
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory) -> tuple[Path, Path]:
+    """Two full rebuilds on this machine, in this run."""
+    first, second = tmp_path_factory.mktemp("build_a"), tmp_path_factory.mktemp("build_b")
+    _run_build("--out", str(first))
+    _run_build("--out", str(second))
+    return first, second
+
+
+def _weights(folder: Path) -> dict:
+    return load_file(folder / "models" / "digits_cnn.safetensors")
+
+
 @pytest.mark.slow
-def test_rebuild_reproduces_the_shipped_outputs(tmp_path):
-    _run_build("--out", str(tmp_path))
-    shipped, rebuilt = _metrics(), _metrics(tmp_path / "models")
+def test_a_rebuild_is_bitwise_identical_to_a_second_rebuild(rebuilt):
+    first, second = rebuilt
+    assert _metrics(first / "models") == _metrics(second / "models")
+    a, b = _weights(first), _weights(second)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    for name in ("german_train.csv", "german_test_predictions.csv", "images/labels.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    for png in (first / "images").glob("*.png"):
+        assert png.read_bytes() == (second / "images" / png.name).read_bytes(), png.name
 
-    # scikit-learn is deterministic given the seeds. Labels and metrics must match exactly; scores to
-    # 1e-9, since BLAS may sum in a different order on another CPU.
-    assert rebuilt["tabular"] == shipped["tabular"]
-    ours = pd.read_csv(tmp_path / "german_test_predictions.csv")
-    theirs = pd.read_csv(SAMPLES / "german_test_predictions.csv")
-    pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-9)
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "german_train.csv"),
+
+@pytest.mark.slow
+def test_a_rebuild_reproduces_the_shipped_tabular_outputs_and_images(rebuilt):
+    folder, _ = rebuilt
+    # scikit-learn is deterministic given the seeds: labels and metrics match exactly; scores to 1e-9,
+    # since BLAS may sum in a different order on another CPU.
+    assert _metrics(folder / "models")["tabular"] == _metrics()["tabular"]
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "german_test_predictions.csv"),
+                                  pd.read_csv(SAMPLES / "german_test_predictions.csv"),
+                                  check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "german_train.csv"),
                                   pd.read_csv(SAMPLES / "german_train.csv"))
-
-    # The images do not depend on training: identical.
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "images" / "labels.csv"),
+    # The images do not depend on training: identical pixels.
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "images" / "labels.csv"),
                                   pd.read_csv(SAMPLES / "images" / "labels.csv"))
     for png in (SAMPLES / "images").glob("*.png"):
-        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "images" / png.name)),
+        np.testing.assert_array_equal(np.asarray(Image.open(folder / "images" / png.name)),
                                       np.asarray(Image.open(png)))
 
-    # CNN training (one thread, deterministic kernels) is bitwise reproducible with the same torch on the
-    # same kind of CPU, which is how the shipped files were built. Elsewhere the float rounding differs,
-    # training takes another path, and the metrics may move: while choosing the setup, changing only
-    # the thread count moved watermarked accuracy by 0.013, so allow 0.03 there (16 of 540 images).
-    same_platform = rebuilt["built_with"] == shipped["built_with"]
-    tolerance = 1e-6 if same_platform else 0.03
-    for key in ("clean_accuracy", "watermarked_accuracy", "watermarked_predicted_as_shortcut"):
-        assert rebuilt["image"][key] == pytest.approx(shipped["image"][key], abs=tolerance), key
-    if same_platform:
-        assert rebuilt["image"] == shipped["image"]
-        rebuilt_weights = load_file(tmp_path / "models" / "digits_cnn.safetensors")
-        shipped_weights = load_file(MODELS / "digits_cnn.safetensors")
-        assert all(torch.equal(rebuilt_weights[k], shipped_weights[k]) for k in shipped_weights)
 
-    # --if-missing leaves a complete build alone.
-    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
-    result = _run_build("--out", str(tmp_path), "--if-missing")
+#: How far a rebuilt CNN's held-out metrics may lie from the shipped ones. Training is bitwise
+#: reproducible on one machine (the test above), but not across CPUs: even two that both report
+#: "AVX512" round differently and training takes another path. Seen so far: clean accuracy 0.9426
+#: (shipped) against 0.9407 on another machine, watermarked accuracy 0.811 against 0.789, watermarked
+#: non-3s read as "3" 0.169 against 0.186; changing only the thread count moved watermarked accuracy by
+#: 0.013. 0.03 is 16 of the 540 test images.
+ACROSS_MACHINES = 0.03
+#: The shortcut the sample exists to show: watermarking the test digits costs at least this much
+#: accuracy, and makes at least this share more of the non-3 digits read as "3".
+SHORTCUT_MARGIN = 0.05
+
+
+@pytest.mark.slow
+def test_a_rebuilt_cnn_learns_the_shortcut_and_stays_near_the_shipped_one(rebuilt):
+    image, shipped = _metrics(rebuilt[0] / "models")["image"], _metrics()["image"]
+    assert image["clean_accuracy"] > 0.9
+    assert image["watermarked_accuracy"] < image["clean_accuracy"] - SHORTCUT_MARGIN
+    assert image["watermarked_predicted_as_shortcut"] > image["clean_predicted_as_shortcut"] + SHORTCUT_MARGIN
+    for key in ("clean_accuracy", "watermarked_accuracy", "watermarked_predicted_as_shortcut"):
+        assert image[key] == pytest.approx(shipped[key], abs=ACROSS_MACHINES), key
+
+
+@pytest.mark.slow
+def test_if_missing_leaves_a_complete_build_alone(rebuilt):
+    folder, _ = rebuilt
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    result = _run_build("--out", str(folder), "--if-missing")
     assert "nothing to do" in result.stderr
-    assert before == {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    assert before == {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
