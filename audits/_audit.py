@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import numpy as np
+
 from glasswing.audits._metrics import group_metrics
 from glasswing.audits._result import GroupMetrics
 from glasswing.audits._validate import (

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from glasswing.audits._metrics import (
     DROPPED,
     EMPTY_INTERSECTIONS,

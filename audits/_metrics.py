@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from glasswing.audits._result import GroupMetrics
 from glasswing.audits._scores import SCORE_METRICS, ScorePoints, score_metrics, score_order, threshold_cells
 from glasswing.audits._table import CELLS

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from glasswing.audits._metrics import group_metrics
 from glasswing.audits._result import GroupMetrics
 from glasswing.audits._reweighing import MitigationError, Reweighing

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
 from glasswing.audits._intervals import bootstrap_cells, percentile_interval, wilson_interval
 from glasswing.audits._table import CELLS, RATE_NAMES, label, numerators, rates
 from glasswing.audits._validate import AuditError

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from glasswing.audits._validate import AuditError
 
 log = logging.getLogger(__name__)

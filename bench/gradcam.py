@@ -40,10 +40,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from glasswing import explainers  # noqa: E402
 from glasswing.explainers._cam import find_layer  # noqa: E402
 from glasswing.ingest import ImagePreprocess, Model  # noqa: E402
-
-from glasswing import explainers  # noqa: E402
 
 SIZE = 224
 

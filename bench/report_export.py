@@ -37,10 +37,9 @@ def _best(fn, repeats: int = REPEATS) -> tuple[float, object]:
 
 
 def main() -> None:
-    from glasswing.ingest import samples
-
     from glasswing import audits, reports
     from glasswing._paths import sample_dir
+    from glasswing.ingest import samples
 
     model, data = samples.german_model("gbm"), samples.german_dataset("test")
 

@@ -30,9 +30,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from glasswing.audits import reweighing_weights  # noqa: E402
-
 from glasswing._paths import sample_dir  # noqa: E402
+from glasswing.audits import reweighing_weights  # noqa: E402
 
 N = 1_000_000
 REPEATS = 3

@@ -33,11 +33,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from glasswing.explainers._shap_tabular import shap  # noqa: E402  (imported with its import-time warnings silenced)
-from glasswing.ingest import Model, samples  # noqa: E402
-
 from glasswing import explainers  # noqa: E402
 from glasswing._paths import sample_dir  # noqa: E402
+from glasswing.explainers._shap_tabular import shap_module  # noqa: E402
+from glasswing.ingest import Model, samples  # noqa: E402
 
 REPEATS = 15
 LIME_ROWS = 10
@@ -49,9 +48,10 @@ def load_model() -> tuple[Model, str]:
     try:
         return samples.german_model("gbm"), "sample_data/models/german_gbm.skops"
     except Exception:  # samples not built: train the same pipeline on the same split
-        from glasswing.sample_data.build import FEATURES, SEED, TARGET, TEST_SIZE, german_pipeline
         from sklearn.ensemble import GradientBoostingClassifier
         from sklearn.model_selection import train_test_split
+
+        from glasswing.sample_data.build import FEATURES, SEED, TARGET, TEST_SIZE, german_pipeline
 
         data = pd.read_csv(sample_dir() / "german.csv")
         train, _ = train_test_split(data, test_size=TEST_SIZE, stratify=data[TARGET], random_state=SEED)
@@ -96,6 +96,7 @@ def raw_lime(model: Model, X: pd.DataFrame, n_rows: int) -> float:
 
 
 def main() -> None:
+    shap = shap_module()
     model, source = load_model()
     X = pd.read_csv(sample_dir() / "german.csv")[list(model.feature_names)]
     pipe = model.estimator

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
-from glasswing.reports import charts
 
 from glasswing import explainers, ingest
+from glasswing.reports import charts
 
 P = "explain_images."
 #: Methods fast enough to run over a whole image set for the group view without asking.

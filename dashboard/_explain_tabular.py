@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
-from glasswing.explainers._tabular import ALGORITHM_NAMES, FAST_ALGORITHMS
-from glasswing.ingest import Dataset, Model
-from glasswing.reports import charts
 
 from glasswing import explainers
 from glasswing._errors import GlasswingError
+from glasswing.explainers._tabular import ALGORITHM_NAMES, FAST_ALGORITHMS
+from glasswing.ingest import Dataset, Model
+from glasswing.reports import charts
 
 #: Rows per cached chunk: tree and linear SHAP are fast, permutation and kernel SHAP take ~1 s a row.
 FAST_CHUNK, SLOW_CHUNK = 1000, 10

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from glasswing import audits
 from glasswing.audits._table import label
 from glasswing.ingest import Dataset, Model
 from glasswing.reports.charts import (
@@ -22,8 +24,6 @@ from glasswing.reports.charts import (
     four_fifths_figure,
     threshold_figure,
 )
-
-from glasswing import audits
 
 MAX_GROUPS_PER_COLUMN = 50
 DEFAULT_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "precision"]

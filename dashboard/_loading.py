@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
-from glasswing.dashboard import _state
-from glasswing.ingest import samples
 
 from glasswing import ingest
+from glasswing.dashboard import _state
+from glasswing.ingest import samples
 
 #: Sample choices on the page: label -> (what, variant).
 SAMPLES = {

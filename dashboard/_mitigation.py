@@ -12,11 +12,11 @@ from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
-from glasswing.audits._mitigation import MitigationResult
-from glasswing.ingest import Dataset, Model
 
 from glasswing import audits
 from glasswing._paths import sample_dir
+from glasswing.audits._mitigation import MitigationResult
+from glasswing.ingest import Dataset, Model
 
 TRIED = "mitigation.tried"  # {"context": ..., "rows": [MitigationResult.summary(), ...]}
 SHOWN = "mitigation.shown"  # the arguments of the run whose result is shown

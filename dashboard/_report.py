@@ -12,10 +12,10 @@ import json
 
 import pandas as pd
 import streamlit as st
-from glasswing.ingest import Dataset, Model
-from glasswing.reports._model import NO_AUDIT, metric_label
 
 from glasswing import audits, reports
+from glasswing.ingest import Dataset, Model
+from glasswing.reports._model import NO_AUDIT, metric_label
 
 __all__ = ["NO_AUDIT"]
 

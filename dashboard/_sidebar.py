@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from glasswing.dashboard import _state
 
 

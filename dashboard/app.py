@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import streamlit as st
-from glasswing.dashboard import _sidebar
 
 from glasswing import __version__
+from glasswing.dashboard import _sidebar
 
 ROOT = Path(__file__).resolve().parent
 

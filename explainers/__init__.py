@@ -1,12 +1,12 @@
 """Explainer registry and explainers; every explainer returns ``Explanation`` objects.
 
->>> from explainers import registry
+>>> from glasswing.explainers import registry
 >>> "shap" in registry
 True
 """
 
 # Built-in explainers register themselves on import; third-party ones arrive through entry points.
-from glasswing.explainers import _image, _tabular  # noqa: E402,F401,I001
+from glasswing.explainers import _image, _lime_tabular, _permutation_importance, _shap_tabular  # noqa: F401,I001
 from glasswing.explainers._explanation import Agreement, Explanation, agreement, attribution_frame
 from glasswing.explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry

@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+
 from glasswing.explainers._image_input import class_label, image_explanation, resize_map
 from glasswing.explainers._registry import ExplainerError
 

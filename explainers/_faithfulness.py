@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from glasswing.explainers._image_input import check_image, class_index, class_label, resize_map, working_copy
 from glasswing.explainers._registry import ExplainerError
 

@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+
 from glasswing.explainers._image_input import class_label, image_explanation, resize_map, working_copy
 from glasswing.explainers._registry import ExplainerError
 

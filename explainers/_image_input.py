@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from glasswing.explainers._explanation import Explanation
 from glasswing.explainers._registry import ExplainerError
 

@@ -16,18 +16,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from glasswing.explainers._explanation import Explanation
-from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
 from glasswing.explainers._tabular import (
     LIME_TRAINING_ROWS,
     NO_ROWS,
+    SEED,
     Codec,
+    background_param,
     class_labels,
     sample_rows,
     tabular_model,
     target_indices,
 )
-from lime.lime_tabular import LimeTabularExplainer
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, num_samples: int = 5000,
         num_features: int | None = None, seed: int = 0, background: pd.DataFrame | None = None) -> list:
     """Explain each row of ``inputs``; see ``explainers.explain(model, rows, method="lime")``."""
+    from lime.lime_tabular import LimeTabularExplainer
+
     start = time.perf_counter()
     tm = tabular_model(model)
     X = tm.select(inputs)
@@ -83,7 +87,7 @@ def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, num_samples: in
     return [replace(e, compute_time=each) for e in out]
 
 
-def _reseed(explainer: LimeTabularExplainer, seed: int) -> None:
+def _reseed(explainer: Any, seed: int) -> None:
     """Give the explainer, its discretiser and its regression base one fresh generator seeded ``seed``.
 
     LIME shares one ``RandomState`` between the three and advances it with every row; resetting it makes
@@ -94,3 +98,15 @@ def _reseed(explainer: LimeTabularExplainer, seed: int) -> None:
     explainer.base.random_state = rng
     if explainer.discretizer is not None:
         explainer.discretizer.random_state = rng
+
+
+registry.register(ExplainerSpec(
+    name="lime", label="LIME", modalities=("tabular",), order=20, run=run,
+    params=(Param("num_samples", 5000, minimum=100, maximum=100_000,
+                  help="Perturbed rows the local linear model is fitted on."),
+            Param("num_features", None, minimum=1, help="How many features the local model may use "
+                                                         "(default: all)."),
+            SEED, background_param(f"Rows LIME learns feature statistics from (up to {LIME_TRAINING_ROWS:,} "
+                              "sampled); default: the explained rows.")),
+    description="A weighted linear model fitted on perturbed copies of the row (categories sampled as "
+                "categories); its weights are probability changes."))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from glasswing.explainers._explanation import Explanation
-from glasswing.explainers._registry import ExplainerError
-from glasswing.explainers._tabular import NO_ROWS, tabular_model
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.inspection import permutation_importance
+from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
+from glasswing.explainers._tabular import NO_ROWS, SEED, tabular_model
 
 log = logging.getLogger(__name__)
 
@@ -21,24 +21,31 @@ LABELS_MISMATCH = ("The true labels ({labels}) are not the model's classes ({cla
 LABELS_LENGTH = "There are {n_labels:,} true labels for {n_rows:,} rows; give one label per row."
 
 
-class _Predictor(ClassifierMixin, BaseEstimator):
-    """A fitted-classifier face for any ``Model``: scikit-learn's scorers call its ``predict_proba``."""
+@functools.cache
+def _predictor_type() -> type:
+    """Return the fitted-classifier face for any ``Model`` (imports scikit-learn when first needed)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    def __init__(self, model: Any = None):
-        self.model = model
+    class _Predictor(ClassifierMixin, BaseEstimator):
+        """A fitted-classifier face for any ``Model``: scikit-learn's scorers call its ``predict_proba``."""
 
-    def fit(self, X, y=None):  # never refitted: the model is explained as it is
-        return self
+        def __init__(self, model: Any = None):
+            self.model = model
 
-    @property
-    def classes_(self) -> np.ndarray:
-        return np.asarray(self.model.classes_)
+        def fit(self, X, y=None):  # never refitted: the model is explained as it is
+            return self
 
-    def predict(self, X):
-        return self.model.predict(X)
+        @property
+        def classes_(self) -> np.ndarray:
+            return np.asarray(self.model.classes_)
 
-    def predict_proba(self, X):
-        return self.model.predict_proba(X)
+        def predict(self, X):
+            return self.model.predict(X)
+
+        def predict_proba(self, X):
+            return self.model.predict_proba(X)
+
+    return _Predictor
 
 
 def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, n_repeats: int = 5,
@@ -59,7 +66,9 @@ def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, n_repeats: int 
         if unknown:
             raise ExplainerError(LABELS_MISMATCH.format(labels=", ".join(sorted(map(str, unknown))),
                                                         classes=", ".join(map(str, model.classes_))))
-    predictor = _Predictor(model)
+    from sklearn.inspection import permutation_importance
+
+    predictor = _predictor_type()(model)
     result = permutation_importance(predictor, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed)
     baseline = _score(predictor, X, y, scoring)
     return [Explanation(
@@ -74,7 +83,20 @@ def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, n_repeats: int 
         output=f"{scoring.removeprefix('neg_').replace('_', ' ')} drop")]
 
 
-def _score(predictor: _Predictor, X: pd.DataFrame, y: np.ndarray, scoring: str) -> float:
+def _score(predictor: Any, X: pd.DataFrame, y: np.ndarray, scoring: str) -> float:
     from sklearn.metrics import get_scorer
 
     return float(get_scorer(scoring)(predictor, X, y))
+
+
+registry.register(ExplainerSpec(
+    name="permutation_importance", label="Permutation importance", modalities=("tabular",), order=30,
+    scope="global", run=run,
+    params=(Param("n_repeats", 5, minimum=1, maximum=100, help="Shuffles per feature."),
+            Param("scoring", "accuracy", choices=("accuracy", "balanced_accuracy", "neg_log_loss"),
+                  help="The score whose drop measures a feature's importance."),
+            SEED, Param("y_true", None, widget=False,
+                        help="True labels of the rows; default: the model's own predictions (then the "
+                             "drop says how much the model relies on the feature).")),
+    description="Model-agnostic and global: how much the score drops when one feature's values are "
+                "shuffled across the rows (scikit-learn's permutation_importance)."))

@@ -21,20 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-with warnings.catch_warnings():
-    # shap 0.51 calls Colormap.set_bad/_over/_under at import; matplotlib marks them pending deprecation.
-    warnings.filterwarnings("ignore", message=r"The set_(bad|over|under) function",
-                            category=PendingDeprecationWarning)
-    import shap
-
 from glasswing.explainers._explanation import Explanation
-from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
 from glasswing.explainers._tabular import (
     ALGORITHM_NAMES,
     NO_ROWS,
+    SEED,
+    SHAP_ALGORITHMS,
     TREE_ENSEMBLES,
     Codec,
     TabularModel,
+    background_param,
     choose_algorithm,
     class_labels,
     logit,
@@ -44,6 +41,16 @@ from glasswing.explainers._tabular import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def shap_module():
+    """Import shap (a heavy import, done when an explanation is first computed) with its warnings silenced."""
+    with warnings.catch_warnings():
+        # shap 0.51 calls Colormap.set_bad/_over/_under at import; matplotlib marks them pending deprecation.
+        warnings.filterwarnings("ignore", message=r"The set_(bad|over|under) function",
+                                category=PendingDeprecationWarning)
+        import shap
+    return shap
 
 #: Rows per TreeExplainer / LinearExplainer call (bounds memory on large batches).
 CHUNK_ROWS = 2000
@@ -101,6 +108,7 @@ def _per_class(sv: np.ndarray, ev: Any, decision: np.ndarray | None, targets: np
 
 
 def _tree(tm: TabularModel, X: pd.DataFrame, target: Any):
+    shap = shap_module()
     explainer = shap.TreeExplainer(tm.final)
     unit = TREE_ENSEMBLES[tm.final_name]
     n_classes = len(tm.model.classes_)
@@ -132,6 +140,7 @@ def _proba_from_decision(decision: np.ndarray) -> np.ndarray:
 
 
 def _linear(tm: TabularModel, X: pd.DataFrame, bg: pd.DataFrame, target: Any):
+    shap = shap_module()
     bg_t = tm.transform(bg)
     masker = shap.maskers.Independent(bg_t, max_samples=len(bg_t))
     explainer = shap.LinearExplainer(tm.final, masker)
@@ -152,6 +161,7 @@ def _stack(parts):
 
 
 def _black_box(tm: TabularModel, X: pd.DataFrame, bg: pd.DataFrame, target: Any, algorithm: str, seed: int):
+    shap = shap_module()
     """Permutation or Kernel SHAP on the log-odds of ``predict_proba``, categories coded as numbers."""
     codec = Codec(X.columns, [bg, X], tm.categories)
     Z, Zbg = codec.encode(X), codec.encode(bg)
@@ -183,3 +193,16 @@ def _black_box(tm: TabularModel, X: pd.DataFrame, bg: pd.DataFrame, target: Any,
     finally:
         np.random.set_state(state)
     return values, base, pred, targets, "log-odds"
+
+
+registry.register(ExplainerSpec(
+    name="shap", label="SHAP", modalities=("tabular",), order=10, run=run,
+    params=(Param("algorithm", "auto", choices=SHAP_ALGORITHMS,
+                  help="auto: TreeExplainer for tree ensembles, LinearExplainer for logistic regression, "
+                       "else the Permutation explainer; or force one."),
+            Param("background_size", 100, minimum=10, maximum=2000,
+                  help="Rows sampled (seeded) from the background for linear, permutation and kernel SHAP."),
+            SEED, background_param("Rows the background is sampled from (a DataFrame); default: the "
+                                   "explained rows.")),
+    description="Shapley values: each feature's share of the gap between the average output and this row's. "
+                "Base value + attributions = the model's output for the row."))

@@ -1,4 +1,4 @@
-"""Tabular explainers: SHAP, LIME and permutation importance (registered on import).
+"""What the tabular explainers share: model plumbing, the codec, SHAP's algorithm choice, row parsing.
 
 This module holds what the three share: the model seen as *preprocessing + final estimator* with a map
 from the preprocessed columns back to the original features (so one-hot columns are summed back into
@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
+
+from glasswing.explainers._registry import ExplainerError, Param
 
 log = logging.getLogger(__name__)
 
@@ -484,63 +485,10 @@ def check_known_values(model: Any, rows: pd.DataFrame, reference: pd.DataFrame |
                                                             known=", ".join(map(str, known))))
 
 
-# --- registration --------------------------------------------------------------------------------------
-def _run_shap(model, inputs, **params):
-    from glasswing.explainers._shap_tabular import run
-
-    return run(model, inputs, **params)
-
-
-def _run_lime(model, inputs, **params):
-    from glasswing.explainers._lime_tabular import run
-
-    return run(model, inputs, **params)
-
-
-def _run_permutation_importance(model, inputs, **params):
-    from glasswing.explainers._permutation_importance import run
-
-    return run(model, inputs, **params)
-
-
+# --- parameters shared by the tabular explainers' registry entries --------------------------------------
 SEED = Param("seed", 0, help="Seeds every random choice (background sample, perturbations).", minimum=0)
 
 
-def _background(help_text: str) -> Param:
+def background_param(help_text: str) -> Param:
+    """Return the ``background`` parameter: a DataFrame, so not a dashboard widget."""
     return Param("background", None, help=help_text, widget=False)
-
-
-registry.register(ExplainerSpec(
-    name="shap", label="SHAP", modalities=("tabular",), order=10, run=_run_shap,
-    params=(Param("algorithm", "auto", choices=SHAP_ALGORITHMS,
-                  help="auto: TreeExplainer for tree ensembles, LinearExplainer for logistic regression, "
-                       "else the Permutation explainer; or force one."),
-            Param("background_size", 100, minimum=10, maximum=2000,
-                  help="Rows sampled (seeded) from the background for linear, permutation and kernel SHAP."),
-            SEED, _background("Rows the background is sampled from (a DataFrame); default: the explained "
-                              "rows.")),
-    description="Shapley values: each feature's share of the gap between the average output and this row's. "
-                "Base value + attributions = the model's output for the row."))
-
-registry.register(ExplainerSpec(
-    name="lime", label="LIME", modalities=("tabular",), order=20, run=_run_lime,
-    params=(Param("num_samples", 5000, minimum=100, maximum=100_000,
-                  help="Perturbed rows the local linear model is fitted on."),
-            Param("num_features", None, minimum=1, help="How many features the local model may use "
-                                                         "(default: all)."),
-            SEED, _background(f"Rows LIME learns feature statistics from (up to {LIME_TRAINING_ROWS:,} "
-                              "sampled); default: the explained rows.")),
-    description="A weighted linear model fitted on perturbed copies of the row (categories sampled as "
-                "categories); its weights are probability changes."))
-
-registry.register(ExplainerSpec(
-    name="permutation_importance", label="Permutation importance", modalities=("tabular",), order=30,
-    scope="global", run=_run_permutation_importance,
-    params=(Param("n_repeats", 5, minimum=1, maximum=100, help="Shuffles per feature."),
-            Param("scoring", "accuracy", choices=("accuracy", "balanced_accuracy", "neg_log_loss"),
-                  help="The score whose drop measures a feature's importance."),
-            SEED, Param("y_true", None, widget=False,
-                        help="True labels of the rows; default: the model's own predictions (then the "
-                             "drop says how much the model relies on the feature).")),
-    description="Model-agnostic and global: how much the score drops when one feature's values are "
-                "shuffled across the rows (scikit-learn's permutation_importance)."))

@@ -4,19 +4,14 @@ Nothing here unpickles a file unless the caller passes ``trusted=True``.
 """
 
 from glasswing.ingest import samples
-from glasswing.ingest._dataset import ColumnRoles, Dataset
+from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import IngestError, UntrustedFileError
 from glasswing.ingest._images import MAX_IMAGE_MEGAPIXELS, ImageSet, load_image, load_images
 from glasswing.ingest._model import ImagePreprocess, Model
 from glasswing.ingest._model_files import CODE_RUNNING_FORMATS, as_preprocess, detect_model_format, load_model
+from glasswing.ingest._roles import ColumnRoles, suggest_roles, validate_roles
 from glasswing.ingest._source import MAX_FILE_MB
-from glasswing.ingest._tabular import (
-    check_model_fits,
-    load_dataset,
-    read_table,
-    suggest_roles,
-    validate_roles,
-)
+from glasswing.ingest._tabular import check_model_fits, load_dataset, read_table
 
 __all__ = [
     "CODE_RUNNING_FORMATS",

@@ -7,22 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class ColumnRoles:
-    """Which column plays which part in an audit or an explanation.
-
-    ``features`` are the model's inputs; ``sensitive`` columns define the groups of an audit (they may
-    also be features); ``prediction`` holds logged predicted labels and ``score`` logged scores, so an
-    audit can run on predictions alone, without a model.
-    """
-
-    target: str | None = None
-    prediction: str | None = None
-    score: str | None = None
-    sensitive: tuple[str, ...] = ()
-    features: tuple[str, ...] = ()
-    positive_label: object = None
+from glasswing.ingest._roles import ColumnRoles, apply_roles
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,8 +63,6 @@ class Dataset:
         As in ``ingest.load_dataset``, a target with more than two values and a ``positive_label`` is
         binarised one-vs-rest in the copy.
         """
-        from glasswing.ingest._tabular import apply_roles
-
         roles = replace(self.roles, **{k: tuple(v) if k in ("sensitive", "features") else v
                                        for k, v in changes.items()})
         frame, roles = apply_roles(self.frame, roles, name=self.name)

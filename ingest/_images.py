@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from glasswing.ingest import _source
 from glasswing.ingest._errors import (
     IMAGE_TOO_LARGE,

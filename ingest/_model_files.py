@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from glasswing.ingest._errors import (
     BAD_PREPROCESS,
     IMAGE_MODEL_FAILED,

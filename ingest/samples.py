@@ -22,14 +22,14 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+
+from glasswing._paths import sample_dir
 from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import SAMPLE_MISSING, SAMPLE_UNKNOWN, IngestError, listing
 from glasswing.ingest._images import ImageSet, load_images
 from glasswing.ingest._model import Model
 from glasswing.ingest._model_files import as_preprocess, load_model
 from glasswing.ingest._tabular import load_dataset
-
-from glasswing._paths import sample_dir
 
 __all__ = ["GERMAN_FEATURES", "digits_images", "digits_model", "german_dataset", "german_model"]
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from glasswing.reports._model import (
     DIFFERENCE_THRESHOLD,
     FOUR_FIFTHS,

@@ -33,7 +33,6 @@ import pandas as pd
 import sklearn
 import skops.io
 import torch
-from glasswing.sample_data.digits_cnn import ARCHITECTURE, CLASS_NAMES, PREPROCESS, DigitsCNN, preprocess
 from PIL import Image
 from safetensors.torch import save_file
 from sklearn.compose import ColumnTransformer
@@ -44,6 +43,8 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from glasswing.sample_data.digits_cnn import ARCHITECTURE, CLASS_NAMES, PREPROCESS, DigitsCNN, preprocess
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
 """Explain: images. Heatmaps from every applicable method side by side, each with its faithfulness."""
 
 import streamlit as st
+
+from glasswing import explainers, ingest
 from glasswing.dashboard import _explain_images as xi
 from glasswing.dashboard import _state
 from glasswing.reports import charts
-
-from glasswing import explainers, ingest
 
 P = xi.P
 st.title("Explain: images")

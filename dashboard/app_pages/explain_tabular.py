@@ -1,11 +1,11 @@
 """Explain: tabular. Global SHAP and permutation importance, one row's SHAP and LIME side by side, what-if."""
 
 import streamlit as st
+
+from glasswing import explainers
 from glasswing.dashboard import _explain_tabular as xt
 from glasswing.dashboard import _state
 from glasswing.reports import charts
-
-from glasswing import explainers
 
 st.title("Explain: tabular")
 model, data = _state.model(), _state.dataset()

@@ -1,6 +1,7 @@
 """Fairness audit: rates by group with intervals, disparities, the four-fifths rule and a threshold slider."""
 
 import streamlit as st
+
 from glasswing.audits import METRICS
 from glasswing.audits._table import SCORE_LABELS, label
 from glasswing.dashboard import _fairness as fair

@@ -1,6 +1,7 @@
 """Mitigation: reweighing, a threshold optimizer or exponentiated gradient, compared before and after."""
 
 import streamlit as st
+
 from glasswing.audits import CONSTRAINTS, METHODS, METRICS
 from glasswing.audits._mitigation import CONSTRAINT_DISPARITY
 from glasswing.dashboard import _mitigation as mit

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
-from glasswing.dashboard import _loading, _state
 
 from glasswing import ingest
+from glasswing.dashboard import _loading, _state
 
 P = "model_data."
 NONE = "(none)"

@@ -1,9 +1,9 @@
 """Report: compose the audit report (what to include, notes, sign-off), export it, save the run."""
 
 import streamlit as st
-from glasswing.dashboard import _report, _state
 
 from glasswing import reports
+from glasswing.dashboard import _report, _state
 
 st.title("Report")
 st.caption("Compose the audit report: what was audited (with fingerprints), the findings, chosen "

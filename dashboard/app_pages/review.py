@@ -1,9 +1,9 @@
 """Review: the saved audit runs for a meeting: open one read-only, or compare two side by side."""
 
 import streamlit as st
-from glasswing.dashboard import _report, _state
 
 from glasswing import reports
+from glasswing.dashboard import _report, _state
 
 st.title("Review")
 st.caption("Audit runs saved from the Report page (or with `glasswing report --save`). Open one read-only, "

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
 from glasswing.audits import METRICS, FourFifths, GroupMetrics
 from glasswing.audits._table import CELLS, label
-from plotly.subplots import make_subplots
 
 PALETTE = ("#1f6f8b", "#e07a5f", "#3d405b", "#81b29a", "#f2cc8f", "#6d597a", "#b56576", "#355070",
            "#8d99ae", "#2a9d8f")

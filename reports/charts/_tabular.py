@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
 from glasswing.explainers import Explanation
 
 POSITIVE, NEGATIVE, NEUTRAL = "#d1495b", "#1f6f8b", "#9aa5b1"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
+
 from glasswing.audits import AuditError, group_metrics, group_metrics_parquet
 from glasswing.audits import _duckdb as d
 from glasswing.audits import _validate as v
-from sklearn.metrics import roc_auc_score
 
 
 def frame(n=4000, seed=0):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from glasswing import audits
 from glasswing.audits import _history
 from glasswing.audits._history import (
     CANNOT_OPEN,
@@ -35,8 +37,6 @@ from glasswing.audits._history import (
     compare_runs,
     open_history,
 )
-
-from glasswing import audits
 from tests._postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

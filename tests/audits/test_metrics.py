@@ -22,13 +22,13 @@ from fairlearn.metrics import (
     true_negative_rate,
     true_positive_rate,
 )
+from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, roc_auc_score
+
+from glasswing import audits
 from glasswing.audits import AuditError, GroupMetrics, group_metrics, threshold_sweep, wilson_interval
 from glasswing.audits import _validate as v
 from glasswing.audits._metrics import NEED_THRESHOLD
 from glasswing.audits._result import BAD_METHOD, UNKNOWN_GROUP
-from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, roc_auc_score
-
-from glasswing import audits
 
 FAIRLEARN = {
     "selection_rate": selection_rate,

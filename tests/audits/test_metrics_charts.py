@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from glasswing.audits import GroupMetrics, group_metrics, threshold_sweep
 from glasswing.reports.charts import (
     calibration_figure,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
-from glasswing.audits import group_metrics
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
+from glasswing.audits import group_metrics
 
 RATES = ["selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy"]
 

@@ -10,10 +10,6 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from fairlearn.postprocessing import ThresholdOptimizer
 from fairlearn.reductions import DemographicParity, ExponentiatedGradient
-from glasswing.audits import _mitigation as mit
-from glasswing.audits import _reweighing as rw
-from glasswing.ingest import ColumnRoles, Dataset, ImagePreprocess, Model, samples
-from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -21,6 +17,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from glasswing import audits
+from glasswing.audits import _mitigation as mit
+from glasswing.audits import _reweighing as rw
+from glasswing.ingest import ColumnRoles, Dataset, ImagePreprocess, Model, samples
+from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 
 NUMERIC = ["credit_amount", "duration", "age"]
 

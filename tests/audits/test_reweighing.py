@@ -7,11 +7,11 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.audits import MitigationError, Reweighing, reweighing_weights
-from glasswing.audits import _reweighing as rw
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from glasswing.audits import MitigationError, Reweighing, reweighing_weights
+from glasswing.audits import _reweighing as rw
 from tests.conftest import SAMPLES
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from glasswing.ingest import _errors as E
 
+from glasswing.ingest import _errors as E
 from tests.conftest import wait_idle
 
 

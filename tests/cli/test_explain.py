@@ -12,14 +12,16 @@ import pandas as pd
 import pytest
 import skops.io
 import torch
-from glasswing.explainers._shap_tabular import shap  # imported with shap's import-time warning silenced
 from PIL import Image
 
 from glasswing.cli import main
 from glasswing.commands import explain as cmd
+from glasswing.explainers._shap_tabular import shap_module
 from tests.conftest import ROOT
 from tests.explainers.test_registry import images, tiny_cnn
 from tests.explainers.test_tabular import FEATURES, feature_groups, german_frame, german_model, grouped
+
+shap = shap_module()  # imported with shap's import-time warning silenced
 
 
 @pytest.fixture(scope="module")

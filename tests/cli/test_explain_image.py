@@ -9,12 +9,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from glasswing.explainers._cam import UNKNOWN_LAYER
-from glasswing.explainers._image import TORCHSCRIPT_NO_HOOKS
 from PIL import Image
 
 from glasswing._paths import sample_dir
 from glasswing.cli import main
+from glasswing.explainers._cam import UNKNOWN_LAYER
+from glasswing.explainers._image import TORCHSCRIPT_NO_HOOKS
 from tests.explainers.test_gradcam import SIZE, HandCNN, hand_image
 
 

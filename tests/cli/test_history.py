@@ -7,10 +7,10 @@ import json
 import sqlite3
 
 import pytest
-from glasswing.audits._history import SCHEMA_VERSION, UNKNOWN_RUN
 
 from glasswing import audits
 from glasswing._paths import data_dir
+from glasswing.audits._history import SCHEMA_VERSION, UNKNOWN_RUN
 from glasswing.cli import main
 from glasswing.commands import history as history_cmd
 

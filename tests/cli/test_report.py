@@ -8,10 +8,10 @@ import json
 import re
 
 import pytest
-from glasswing.reports._model import BAD_ROWS, ROWS_SPEC
 
 from glasswing.cli import main
 from glasswing.commands import report as report_cmd
+from glasswing.reports._model import BAD_ROWS, ROWS_SPEC
 from tests.reports.conftest import make_case
 
 

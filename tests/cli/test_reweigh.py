@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.audits import _reweighing as rw
 
+from glasswing.audits import _reweighing as rw
 from glasswing.cli import main
 from glasswing.commands import reweigh
 from tests.conftest import ROOT, SAMPLES

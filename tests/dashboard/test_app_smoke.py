@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from glasswing.ingest import samples
 
+from glasswing.ingest import samples
 from tests.conftest import APP, new_apptest
 
 PAGES = sorted(p.name for p in (APP.parent / "app_pages").glob("*.py") if not p.name.startswith("_"))

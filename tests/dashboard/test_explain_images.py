@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.explainers._image import TORCHSCRIPT_NO_HOOKS
-from glasswing.ingest import ImageSet, samples
-from glasswing.ingest._errors import IMAGE_UNREADABLE
 from PIL import Image
 
 from glasswing import explainers
+from glasswing.explainers._image import TORCHSCRIPT_NO_HOOKS
+from glasswing.ingest import ImageSet, samples
+from glasswing.ingest._errors import IMAGE_UNREADABLE
 from tests.conftest import new_apptest
 from tests.explainers.test_gradcam import RED_IN, hand_image, hand_model
 

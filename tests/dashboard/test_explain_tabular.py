@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.dashboard import _explain_tabular as xt
-from glasswing.ingest import ColumnRoles, Dataset
 
 from glasswing import explainers
+from glasswing.dashboard import _explain_tabular as xt
+from glasswing.ingest import ColumnRoles, Dataset
 from tests.conftest import new_apptest
 from tests.explainers.test_tabular import FEATURES, german_frame, german_model
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame, selection_rate
+
 from glasswing.audits import group_metrics
 from glasswing.ingest import ColumnRoles, Dataset
-
 from tests.conftest import new_apptest
 
 PAGE = "fairness.py"
@@ -125,8 +125,9 @@ def test_no_predictions_at_all(roles):
 
 
 def test_model_scores_at_a_threshold():
-    from glasswing.ingest import Model
     from sklearn.linear_model import LogisticRegression
+
+    from glasswing.ingest import Model
 
     data = scored_dataset()
     frame = data.frame

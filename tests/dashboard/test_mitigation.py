@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import skops.io
 from fairlearn.metrics import demographic_parity_difference
+from sklearn.base import clone
+
 from glasswing.audits import _mitigation as mit
 from glasswing.dashboard import _mitigation as dmit
 from glasswing.ingest import Model, samples
-from sklearn.base import clone
-
 from tests.conftest import new_apptest
 
 PAGE = "mitigation.py"

@@ -8,10 +8,10 @@ import pickle
 import pandas as pd
 import pytest
 import skops.io
-from glasswing.ingest import _errors as E
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from glasswing._paths import sample_dir
+from glasswing.ingest import _errors as E
 from tests.conftest import new_apptest
 
 P = "model_data."

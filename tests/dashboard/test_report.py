@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from glasswing.audits._history import NEWER_SCHEMA_READ_ONLY, SCHEMA_VERSION
-from glasswing.dashboard._report import NO_AUDIT
-from glasswing.reports._model import BAD_ROWS
 
 from glasswing import audits
 from glasswing._paths import data_dir
+from glasswing.audits._history import NEWER_SCHEMA_READ_ONLY, SCHEMA_VERSION
+from glasswing.dashboard._report import NO_AUDIT
+from glasswing.reports._model import BAD_ROWS
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case
 

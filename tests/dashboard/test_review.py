@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from glasswing.audits._history import CANNOT_OPEN, NOT_A_DATABASE
 
 from glasswing import audits, reports
 from glasswing._paths import data_dir
+from glasswing.audits._history import CANNOT_OPEN, NOT_A_DATABASE
 from tests._postgres import free_port
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case

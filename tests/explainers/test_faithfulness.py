@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from glasswing.explainers import ExplainerError, explain, faithfulness
 from glasswing.explainers._faithfulness import (
     BAD_LAYER_COUNT,
@@ -18,7 +19,6 @@ from glasswing.explainers._faithfulness import (
     similarity,
 )
 from glasswing.ingest import Model
-
 from tests.explainers.test_gradcam import PREPROCESS, hand_image, hand_model
 
 

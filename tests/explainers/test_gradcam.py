@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
 from glasswing.explainers import ExplainerError, explain, registry
 from glasswing.explainers._cam import AUTO_REASON, NOT_SPATIAL, UNKNOWN_LAYER
 from glasswing.explainers._image import NO_PREPROCESS, ONNX_BLACK_BOX, TORCHSCRIPT_NO_HOOKS
 from glasswing.ingest import ImagePreprocess, Model
-from torch import nn
 
 SIZE = 32  # the model's input size
 REGION = (slice(4, 16), slice(4, 16))  # rows, columns of the scored square, in model space

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from glasswing.explainers import explain, faithfulness
 from glasswing.ingest import samples
 from glasswing.sample_data import build as BUILD  # noqa: N812 - the build script's constants

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from glasswing.explainers import ExplainerError, Explanation, explain, mean_map_by_group, registry
 from glasswing.explainers import _image_blackbox as blackbox
 from glasswing.explainers._image import MAP_COUNT
@@ -18,7 +19,6 @@ from glasswing.explainers._image_input import (
     WRONG_CHANNELS,
     WRONG_DTYPE,
 )
-
 from tests.explainers.test_gradcam import GREEN_IN, RED_IN, RED_OUT, hand_image, hand_model
 
 IMAGE_METHODS = ["gradcam", "guided_gradcam", "integrated_gradients", "lime_image", "shap_image"]

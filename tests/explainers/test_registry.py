@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from glasswing.explainers import ExplainerError, ExplainerSpec, explain, registry
-from glasswing.ingest import ImagePreprocess, Model
 
 from glasswing import explainers
+from glasswing.explainers import ExplainerError, ExplainerSpec, explain, registry
+from glasswing.ingest import ImagePreprocess, Model
 from tests.explainers.test_tabular import background, german_model, rows
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,10 +8,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from glasswing.ingest import load_image, load_images
 from PIL import Image
 
 from glasswing import ingest
+from glasswing.ingest import load_image, load_images
 
 
 def _png(array_or_image, fmt: str = "PNG", **save) -> bytes:

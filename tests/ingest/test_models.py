@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from glasswing.ingest import ImagePreprocess, load_model
 from safetensors.torch import save as safetensors_save
 
 from glasswing import ingest
+from glasswing.ingest import ImagePreprocess, load_model
 from tests.ingest.conftest import FEATURES, random_images
 
 PRE16 = ImagePreprocess(size=(16, 16), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))

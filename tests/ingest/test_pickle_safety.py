@@ -9,9 +9,9 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from glasswing.ingest import load_model
 
 from glasswing import ingest
+from glasswing.ingest import load_model
 
 
 class Booby:

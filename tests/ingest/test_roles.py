@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.ingest import ColumnRoles, check_model_fits, load_dataset, suggest_roles, validate_roles
 
 from glasswing import ingest
+from glasswing.ingest import ColumnRoles, check_model_fits, load_dataset, suggest_roles, validate_roles
 from tests.ingest.conftest import FEATURES
 
 FRAME = pd.DataFrame({

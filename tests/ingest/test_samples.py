@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.ingest import samples
 
 from glasswing import ingest
 from glasswing._paths import sample_dir
+from glasswing.ingest import samples
 
 
 @pytest.mark.parametrize("which", ["gbm", "logreg"])

@@ -10,11 +10,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from glasswing.ingest import _errors as E
-from glasswing.ingest import _source, read_table
 
 from glasswing import ingest
 from glasswing.commands.serve import MAX_UPLOAD_MB
+from glasswing.ingest import _errors as E
+from glasswing.ingest import _source, read_table
 
 CSV = "age,sex,income\n31,F,1200.5\n45,M,900\n52,F,3000\n"
 EXPECTED = pd.DataFrame({"age": [31, 45, 52], "sex": ["F", "M", "F"], "income": [1200.5, 900.0, 3000.0]})

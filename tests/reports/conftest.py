@@ -7,11 +7,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
-from glasswing.ingest import ColumnRoles, Dataset, Model
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+
+from glasswing.ingest import ColumnRoles, Dataset, Model
 
 
 def make_case(seed: int = 0, n: int = 400):

@@ -9,12 +9,12 @@ import re
 
 import numpy as np
 import pytest
+
+from glasswing import reports
 from glasswing.explainers import Explanation
 from glasswing.reports import Report, ReportError, build_report, render_html, render_pdf
 from glasswing.reports._model import BAD_ROWS, NO_AUDIT, NOT_A_REPORT, explanation_figure, heatmap_png
 from glasswing.reports._render import CANNOT_WRITE, TEMPLATES, UNKNOWN_FORMAT, rates_chart
-
-from glasswing import reports
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +232,7 @@ def test_report_with_explanations_and_mitigation_renders(case, audited, tmp_path
 
 def test_image_heatmaps_from_the_registry(case, audited):
     import torch
+
     from glasswing.ingest import ImagePreprocess, ImageSet, Model
 
     torch.manual_seed(0)

@@ -13,13 +13,14 @@ import pandas as pd
 import pytest
 import skops.io
 import torch
-from glasswing.sample_data import build
-from glasswing.sample_data.digits_cnn import ARCHITECTURE, PREPROCESS, DigitsCNN, preprocess
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
+
+from glasswing.sample_data import build
+from glasswing.sample_data.digits_cnn import ARCHITECTURE, PREPROCESS, DigitsCNN, preprocess
 
 pytestmark = pytest.mark.filterwarnings(
     # torch 2.14 deprecates TorchScript loading; TorchScript stays a supported input format (DESIGN.md).
