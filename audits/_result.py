@@ -7,7 +7,6 @@ to pickle, and the same whether the counts came from pandas, DuckDB or another e
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -15,14 +14,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from glasswing._plain import json_safe
 from glasswing.audits._intervals import bootstrap_cells, percentile_interval, wilson_interval
-from glasswing.audits._table import CELLS, RATE_NAMES, label, numerators, rates
+from glasswing.audits._table import CELLS, RATE_NAMES, group_label, label, numerators, rates
 from glasswing.audits._validate import AuditError
+from glasswing.audits._verdicts import FOUR_FIFTHS, disparity_rows, interval_text
 
 log = logging.getLogger(__name__)
 
 Method = Literal["between_groups", "to_overall"]
-FOUR_FIFTHS = 0.8
 
 #: Disparities reported by ``summary()``: name -> the metrics it compares (fairlearn's definitions).
 DISPARITIES: dict[str, tuple[str, ...]] = {
@@ -47,13 +47,7 @@ NO_SELECTED = ("{group} has no positive predictions, so its precision is undefin
                "convention).")
 
 
-def _python(v):
-    """JSON-safe scalar: numpy types to Python, NaN and infinities to None."""
-    if isinstance(v, (np.generic,)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+_python = json_safe
 
 
 @dataclass(frozen=True)
@@ -223,7 +217,7 @@ class GroupMetrics:
     @cached_property
     def labels(self) -> list[str]:
         """Short display label of each group, in ``by_group`` order ("F"; "F · 25-45" for intersections)."""
-        return [" · ".join(str(v) for v in _key(k)) for k in self.counts.index]
+        return [group_label(k) for k in self.counts.index]
 
     def describe(self, group) -> str:
         """Describe a group in words, naming its features: ``"sex=F"`` or ``"sex=F, age_group=25-45"``."""
@@ -347,6 +341,28 @@ class GroupMetrics:
         rows = [self._disparity(name, kind, method)
                 for name in DISPARITIES for kind in ("difference", "ratio")]
         return pd.DataFrame(rows).set_index("name")
+
+    def disparity_table(self, method: Method = "between_groups") -> pd.DataFrame:
+        """Return the summary disparities as the page, the report and the command line show them.
+
+        One row per disparity: label, value, interval (in words when undefined), between (the two groups
+        that define it), threshold, verdict (``"Fails the four-fifths rule"``, ``"Within 0.1"``, ...) and
+        note (``"not distinguishable from zero"``). Built by :func:`audits._verdicts.disparity_rows`.
+        """
+        rows = self._verdict_rows(method)
+        return pd.DataFrame({
+            "disparity": [r["label"] for r in rows],
+            "value": [r["value"] for r in rows],
+            f"{self.confidence:.0%} interval": [interval_text(r["low"], r["high"]) for r in rows],
+            "between": [" vs ".join(r["groups"]) for r in rows],
+            "threshold": [r["threshold"] for r in rows],
+            "verdict": [r["verdict"] for r in rows],
+            "note": [r["note"] for r in rows],
+        }, index=pd.Index([r["name"] for r in rows], name="name"))
+
+    def _verdict_rows(self, method: Method = "between_groups") -> list[dict]:
+        detail = {name: row.to_dict() for name, row in self.disparities(method).iterrows()}
+        return disparity_rows(self.summary(method), json_safe(detail))
 
     def summary(self, method: Method = "between_groups") -> dict[str, float | bool]:
         """Return the headline disparities (fairlearn's definitions) and the four-fifths verdict.
@@ -519,6 +535,7 @@ class GroupMetrics:
             entry["intervals"] = {m: [_python(iv[(m, "low")].iloc[g]), _python(iv[(m, "high")].iloc[g])]
                                   for m in RATE_NAMES}
             entry["small"] = bool(self._rows[g] < self.min_group_size)
+            entry["label"] = self.labels[g]
             by_group.append(entry)
         disp = self.disparities()
         ff = self.four_fifths()
@@ -528,6 +545,7 @@ class GroupMetrics:
             "summary": {k: _python(v) for k, v in self.summary().items()},
             "disparities": [{"name": name, **{k: _python(v) if not isinstance(v, list) else v
                                               for k, v in row.items()}} for name, row in disp.iterrows()],
+            "disparity_table": self._verdict_rows(),
             "four_fifths": {"passed": ff.passed, "threshold": ff.threshold, "reference": ff.reference,
                             "sentence": ff.sentence},
             "warnings": list(self.warnings),

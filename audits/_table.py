@@ -111,7 +111,32 @@ def numerators(cells: np.ndarray) -> np.ndarray:
 
 
 def label(name: str) -> str:
-    """Short display label of a metric or score metric name."""
+    """Display label of a metric, score metric or disparity name: the one table every view reads.
+
+    Examples
+    --------
+    >>> label("precision"), label("auc"), label("equalized_odds_ratio")
+    ('Precision (PPV)', 'AUC', 'Equalized odds ratio')
+    """
     if name in METRICS:
         return METRICS[name].label
-    return SCORE_LABELS.get(name, name.replace("_", " "))
+    if name == "n":
+        return "n"
+    return SCORE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def group_label(key) -> str:
+    """Short display name of a group: ``"F"``; ``"F · 25-44"`` for an intersection.
+
+    ``key`` is a group's index key in ``GroupMetrics.by_group`` (a value or a tuple) or its JSON form
+    (``{"sex": "F", "age": "25-44"}``). Sentences name the features too (``GroupMetrics.describe``).
+
+    Examples
+    --------
+    >>> group_label("F"), group_label(("F", "25-44")), group_label({"sex": "F"})
+    ('F', 'F · 25-44', 'F')
+    """
+    if isinstance(key, dict):
+        key = tuple(key.values())
+    parts = key if isinstance(key, tuple) else (key,)
+    return " · ".join(str(v) for v in parts)

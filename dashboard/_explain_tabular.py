@@ -7,39 +7,28 @@ chunks over a seeded sample of rows, with a progress bar between chunks.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from glasswing import explainers
-from glasswing._errors import GlasswingError
-from glasswing.explainers._tabular import ALGORITHM_NAMES, FAST_ALGORITHMS
-from glasswing.ingest import Dataset, Model
+from glasswing._plain import plain
+from glasswing.explainers import OUTCOMES
+from glasswing.explainers._rows import NO_MATCH, OPERATORS
+from glasswing.explainers._shap_choice import ALGORITHM_NAMES, FAST_ALGORITHMS
+from glasswing.ingest import Dataset, Model, _sampling
 from glasswing.reports import charts
 
 #: Rows per cached chunk: tree and linear SHAP are fast, permutation and kernel SHAP take ~1 s a row.
 FAST_CHUNK, SLOW_CHUNK = 1000, 10
 #: Default sample sizes for global SHAP (fast algorithms, slow ones) and the slider's bounds.
 DEFAULT_SAMPLE = {True: 1000, False: 100}
-OUTCOMES = ("any outcome", "false negatives", "false positives", "true positives", "true negatives",
-            "wrong predictions")
-OPERATORS = ("==", "!=", ">", ">=", "<", "<=")
 NONE = "—"
-NOT_A_NUMBER = "'{value}' is not a number, and {column} is numeric; type a number such as 50."
-NO_MATCH = "No row matches this filter; loosen a condition."
-NO_TARGET = "Filtering by outcome needs the data's target column; choose one on the Model & data page."
 
 
 def algorithm_name(algorithm: str) -> str:
     """Shap's class name for an algorithm ("tree" -> "TreeExplainer")."""
     return ALGORITHM_NAMES[algorithm]
-
-
-def plain(value: Any) -> Any:
-    """Return a numpy scalar as the Python value it holds (``np.int64(1)`` prints as ``1``)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def is_fast(algorithm: str) -> bool:
@@ -49,9 +38,7 @@ def is_fast(algorithm: str) -> bool:
 
 def sample_positions(n_rows: int, n: int, seed: int) -> list[int]:
     """Return a seeded random sample of ``n`` row positions (all rows when there are no more), in order."""
-    if n >= n_rows:
-        return list(range(n_rows))
-    return np.sort(np.random.default_rng(seed).choice(n_rows, size=n, replace=False)).tolist()
+    return _sampling.sample_positions(n_rows, n, seed).tolist()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -116,39 +103,6 @@ def _predicted(model_sha: str, data_sha: str, _model: Model, _data: Dataset) -> 
     return np.concatenate(parts) if parts else np.array([])
 
 
-def filter_rows(frame: pd.DataFrame, y_true: pd.Series | None, y_pred: np.ndarray, positive: Any,
-                outcome: str, conditions: list[tuple[str, str, str]]) -> np.ndarray:
-    """Positions of the rows with this outcome that meet every ``(column, operator, text)`` condition.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"sex": ["female", "male", "female"], "age": [55, 60, 30]})
-    >>> filter_rows(frame, pd.Series([1, 1, 1]), np.array([0, 0, 0]), 1, "false negatives",
-    ...             [("sex", "==", "female"), ("age", ">", "50")]).tolist()
-    [0]
-    """
-    mask = np.ones(len(frame), dtype=bool)
-    if outcome != OUTCOMES[0]:
-        if y_true is None:
-            raise GlasswingError(NO_TARGET)
-        actual, said = y_true.to_numpy() == positive, np.asarray(y_pred) == positive
-        mask &= {"false negatives": actual & ~said, "false positives": ~actual & said,
-                 "true positives": actual & said, "true negatives": ~actual & ~said,
-                 "wrong predictions": actual != said}[outcome]
-    for column, op, text in conditions:
-        col = frame[column]
-        if pd.api.types.is_numeric_dtype(col):
-            try:
-                value: Any = float(text)
-            except ValueError:
-                raise GlasswingError(NOT_A_NUMBER.format(value=text, column=column)) from None
-        else:
-            col, value = col.astype(str), str(text).strip()
-        mask &= {"==": col == value, "!=": col != value, ">": col > value, ">=": col >= value,
-                 "<": col < value, "<=": col <= value}[op].to_numpy()
-    return np.flatnonzero(mask)
-
-
 def filter_widgets(model: Model, data: Dataset) -> np.ndarray:
     """Show the outcome and two conditions; return the matching row positions (a sentence if none)."""
     outcome = st.selectbox("Outcome", OUTCOMES, key="xt.outcome",
@@ -165,9 +119,10 @@ def filter_widgets(model: Model, data: Dataset) -> np.ndarray:
     y_pred = None
     if outcome != OUTCOMES[0]:
         y_pred = _predicted(model.sha256, data.sha256, _model=model, _data=data)
-    positions = filter_rows(data.frame, data.y_true, y_pred, data.positive_label, outcome, conditions)
+    positions = explainers.filter_rows(data.frame, data.y_true, y_pred, data.positive_label, outcome,
+                                       conditions)
     if len(positions) == 0:
-        raise GlasswingError(NO_MATCH)
+        raise explainers.ExplainerError(NO_MATCH)
     return positions
 
 

@@ -15,7 +15,8 @@ import streamlit as st
 
 from glasswing import audits, reports
 from glasswing.ingest import Dataset, Model
-from glasswing.reports._model import NO_AUDIT, metric_label
+from glasswing.reports._build import NO_AUDIT
+from glasswing.reports._model import metric_label
 
 __all__ = ["NO_AUDIT"]
 

@@ -10,17 +10,16 @@ from glasswing.explainers import _image, _lime_tabular, _permutation_importance,
 from glasswing.explainers._explanation import Agreement, Explanation, agreement, attribution_frame
 from glasswing.explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
-from glasswing.explainers._tabular import (  # noqa: E402,I001  (tabular helpers)
-    check_known_values,
-    known_categories,
-    rows_from_spec,
-    shap_algorithm,
-    tabular_model,
-)
+from glasswing.explainers._rows import OUTCOMES, filter_rows, outcome_mask, rows_from_spec, sample_rows  # noqa: E402,I001
+from glasswing.explainers._shap_choice import shap_algorithm  # noqa: E402,I001
+from glasswing.explainers._tabular_model import check_known_values, known_categories, tabular_model  # noqa: E402,I001
+from glasswing.explainers._targets import class_index, class_label, class_labels  # noqa: E402,I001
 
 registry.freeze()
 
 __all__ = ["ExplainerError", "ExplainerSpec", "Explanation", "Param", "explain", "registry"]
 __all__ += ["Agreement", "agreement", "attribution_frame", "check_known_values", "known_categories",
             "rows_from_spec", "shap_algorithm", "tabular_model"]
+__all__ += ["OUTCOMES", "class_index", "class_label", "class_labels", "filter_rows", "outcome_mask",
+            "sample_rows"]
 __all__ += ["faithfulness", "mean_map_by_group"]  # explainers.faithfulness.deletion_curve(...)

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from glasswing.explainers._image_input import class_label, image_explanation, resize_map
+from glasswing.explainers._image_input import image_explanation, resize_map
 from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._targets import class_label
 
 log = logging.getLogger(__name__)
 

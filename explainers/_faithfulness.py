@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from glasswing.explainers._image_input import check_image, class_index, class_label, resize_map, working_copy
+from glasswing.explainers._image_input import check_image, resize_map, working_copy
 from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._targets import class_index, class_label
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from glasswing.explainers import _cam, _faithfulness, _image_blackbox, faithfulness
-from glasswing.explainers._image_input import as_images, resize_map, target_indices
+from glasswing.explainers._image_input import as_images, resize_map
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
+from glasswing.explainers._targets import target_indices
 
 log = logging.getLogger(__name__)
 

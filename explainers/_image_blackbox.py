@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from glasswing.explainers._image_input import class_label, image_explanation, resize_map, working_copy
+from glasswing.explainers._image_input import image_explanation, resize_map, working_copy
 from glasswing.explainers._registry import ExplainerError
+from glasswing.explainers._targets import class_label
 
 log = logging.getLogger(__name__)
 

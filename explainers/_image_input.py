@@ -34,9 +34,6 @@ WRONG_CHANNELS = "{which} has {channels} channels and this model expects RGB ima
 WRONG_DTYPE = "{which} holds {dtype} values; images must be 8-bit RGB (uint8 values 0 to 255)."
 TOO_LARGE = ("{which} is {width} x {height} pixels ({megapixels:.1f} megapixels), over the limit of "
              "{limit} megapixels; resize it first.")
-UNKNOWN_CLASS = "Class {target!r} is not one of the model's classes: {classes}."
-TARGET_COUNT = ("{n_targets} target classes were given for {n_images} images; give one class for all, or "
-                "one per image.")
 
 
 def _which(index: int, names: Sequence[str] | None) -> str:
@@ -88,38 +85,6 @@ def check_image(image: Any, which: str = "The image") -> np.ndarray:
         raise ExplainerError(TOO_LARGE.format(which=which, width=width, height=height,
                                               megapixels=height * width / 1e6, limit=MAX_MEGAPIXELS))
     return np.ascontiguousarray(image)
-
-
-def class_index(model: Any, target: Any) -> int:
-    """Return the column of ``model.classes_`` for the class label ``target`` (matched as text as well)."""
-    classes = list(model.classes_)
-    for i, c in enumerate(classes):
-        if type(c) is type(target) and c == target:
-            return i
-    for i, c in enumerate(classes):
-        if str(c) == str(target):
-            return i
-    raise ExplainerError(UNKNOWN_CLASS.format(target=target, classes=", ".join(str(c) for c in classes)))
-
-
-def class_label(model: Any, index: int) -> Any:
-    """Return the class label in column ``index`` as a plain Python value."""
-    label = model.classes_[index]
-    return label.item() if hasattr(label, "item") else label
-
-
-def target_indices(model: Any, target: Any, n: int) -> list[int] | None:
-    """Return one class index per image, or None to explain each image's predicted class.
-
-    ``target`` is None, one class label for every image, or a sequence of ``n`` labels.
-    """
-    if target is None:
-        return None
-    if isinstance(target, (list, tuple, np.ndarray)):
-        if len(target) != n:
-            raise ExplainerError(TARGET_COUNT.format(n_targets=len(target), n_images=n))
-        return [class_index(model, t) for t in target]
-    return [class_index(model, target)] * n
 
 
 def resize_map(values: np.ndarray, size: tuple[int, int], *, nearest: bool = False) -> np.ndarray:

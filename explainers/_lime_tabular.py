@@ -17,19 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from glasswing.explainers._codec import Codec
 from glasswing.explainers._explanation import Explanation
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
-from glasswing.explainers._tabular import (
-    LIME_TRAINING_ROWS,
-    NO_ROWS,
-    SEED,
-    Codec,
-    background_param,
-    class_labels,
-    sample_rows,
-    tabular_model,
-    target_indices,
-)
+from glasswing.explainers._rows import sample_rows
+from glasswing.explainers._tabular_model import NO_ROWS, tabular_model
+from glasswing.explainers._tabular_params import SEED, background_param
+from glasswing.explainers._targets import class_labels, target_indices
+
+#: How many rows LIME learns feature statistics (quartiles, category frequencies) from.
+LIME_TRAINING_ROWS = 1000
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, num_samples: in
         return model.predict_proba(codec.decode(z))
 
     proba = model.predict_proba(X)
-    targets = target_indices(model, proba, target)
+    targets = target_indices(model, target, len(proba), proba)
     k = len(names) if num_features is None else int(num_features)
     params = {"num_samples": num_samples, "num_features": num_features, "seed": seed,
               "training_rows": len(training)}

@@ -12,7 +12,8 @@ import pandas as pd
 
 from glasswing.explainers._explanation import Explanation
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
-from glasswing.explainers._tabular import NO_ROWS, SEED, tabular_model
+from glasswing.explainers._tabular_model import NO_ROWS, tabular_model
+from glasswing.explainers._tabular_params import SEED
 
 log = logging.getLogger(__name__)
 

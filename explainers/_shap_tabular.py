@@ -21,24 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from glasswing.explainers._codec import Codec
 from glasswing.explainers._explanation import Explanation
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, registry
-from glasswing.explainers._tabular import (
+from glasswing.explainers._rows import sample_rows
+from glasswing.explainers._shap_choice import (
     ALGORITHM_NAMES,
-    NO_ROWS,
-    SEED,
     SHAP_ALGORITHMS,
     TREE_ENSEMBLES,
-    Codec,
-    TabularModel,
-    background_param,
     choose_algorithm,
-    class_labels,
-    logit,
-    sample_rows,
-    tabular_model,
-    target_indices,
 )
+from glasswing.explainers._tabular_model import NO_ROWS, TabularModel, logit, tabular_model
+from glasswing.explainers._tabular_params import SEED, background_param
+from glasswing.explainers._targets import class_labels, target_indices
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +118,7 @@ def _tree(tm: TabularModel, X: pd.DataFrame, target: Any):
         else:
             decision = np.asarray(tm.final.decision_function(tm.final_input(Xt)), dtype=float)
             proba = _proba_from_decision(decision)
-        targets = target_indices(tm.model, proba, target)
+        targets = target_indices(tm.model, target, len(proba), proba)
         values, base, pred = _per_class(sv, explainer.expected_value, decision, targets,
                                         proba if unit == "probability" else None)
         parts.append((tm.to_features(values), base, pred, targets))
@@ -149,7 +144,8 @@ def _linear(tm: TabularModel, X: pd.DataFrame, bg: pd.DataFrame, target: Any):
         Xt = tm.transform(X.iloc[lo:lo + CHUNK_ROWS])
         sv = np.asarray(explainer.shap_values(Xt), dtype=float)
         decision = np.asarray(tm.final.decision_function(tm.final_input(Xt)), dtype=float)
-        targets = target_indices(tm.model, _proba_from_decision(decision), target)
+        scores = _proba_from_decision(decision)
+        targets = target_indices(tm.model, target, len(scores), scores)
         values, base, pred = _per_class(sv, explainer.expected_value, decision, targets, None)
         parts.append((tm.to_features(values), base, pred, targets))
     output = "log-odds" if len(tm.model.classes_) == 2 else "margin"
@@ -166,7 +162,7 @@ def _black_box(tm: TabularModel, X: pd.DataFrame, bg: pd.DataFrame, target: Any,
     codec = Codec(X.columns, [bg, X], tm.categories)
     Z, Zbg = codec.encode(X), codec.encode(bg)
     proba = tm.model.predict_proba(X)
-    targets = target_indices(tm.model, proba, target)
+    targets = target_indices(tm.model, target, len(proba), proba)
     pred = logit(proba[np.arange(len(X)), targets])
     values = np.zeros(Z.shape)
     base = np.zeros(len(X))

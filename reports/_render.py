@@ -19,14 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from glasswing.reports._model import (
-    DIFFERENCE_THRESHOLD,
-    FOUR_FIFTHS,
-    Report,
-    ReportError,
-    group_label,
-    metric_label,
-)
+from glasswing.audits._table import group_label
+from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
+from glasswing.reports._model import Report, ReportError, metric_label
 
 log = logging.getLogger(__name__)
 

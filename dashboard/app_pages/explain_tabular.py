@@ -3,6 +3,7 @@
 import streamlit as st
 
 from glasswing import explainers
+from glasswing._plain import plain
 from glasswing.dashboard import _explain_tabular as xt
 from glasswing.dashboard import _state
 from glasswing.reports import charts
@@ -68,7 +69,7 @@ with tab_local, _state.guard("explaining the row"):
     (shap_e,) = xt.explain_rows(model, data, [picked], "shap", shap_params)
     (lime_e,) = xt.explain_rows(model, data, [picked], "lime", {"num_samples": num_samples, "seed": seed})
     row = picked
-    actual = "" if data.y_true is None else f"; the data says {xt.plain(data.y_true.iloc[row])!r}"
+    actual = "" if data.y_true is None else f"; the data says {plain(data.y_true.iloc[row])!r}"
     st.markdown(f"Row **{row}**: the model predicts **{lime_e.target!r}** with probability "
                 f"{lime_e.prediction:.3f}{actual}.")
     left, right = st.columns(2)

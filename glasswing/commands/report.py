@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notes-file", metavar="FILE", help="read the reviewer notes from a text file")
     p.add_argument("--reviewer", default="", help="reviewer name for the sign-off")
     p.add_argument("--explain", metavar="METHOD", help="add explanations: shap, lime, permutation_importance")
-    p.add_argument("--rows", default="0", metavar="SPEC", help="rows to explain: 0,3,7 or 0:5 (default 0)")
+    p.add_argument("--rows", default="0", metavar="SPEC",
+                   help="rows to explain: 7, 0:100 (end excluded), 5: or 0:3,7 (default 0)")
     p.add_argument("--save", action="store_true", help="also save this run in the audit history")
     p.set_defaults(func=run)
 
@@ -63,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as err:
             raise GlasswingError(NOTES_UNREADABLE.format(path=args.notes_file, reason=err)) from err
     from glasswing import ingest, reports
-
-    rows = reports.parse_rows(args.rows) if args.explain else []
     from glasswing.audits import audit_dataset, open_history
 
     data = ingest.load_dataset(args.data, target=args.target, prediction=args.prediction, score=args.score,
@@ -76,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             data = data.with_roles(features=tuple(model.feature_names))
     metrics = audit_dataset(data, model, threshold=args.threshold,
                             use_scores=args.prediction is None and args.threshold is not None)
+    rows = reports.parse_rows(args.rows, len(data)) if args.explain else []
     explanations = (reports.report_explanations(model, data, method=args.explain, rows=rows)
                     if args.explain and model is not None else [])
     report = reports.build_report(data, model, metrics=metrics, explanations=explanations, title=args.title,

@@ -11,7 +11,7 @@ import pytest
 
 from glasswing.cli import main
 from glasswing.commands import report as report_cmd
-from glasswing.reports._model import BAD_ROWS, ROWS_SPEC
+from glasswing.explainers._rows import BAD_ROW_SPEC, ROW_OUT_OF_RANGE
 from tests.reports.conftest import make_case
 
 
@@ -104,8 +104,8 @@ def test_explanations_are_included(files):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--out", "audit.docx"], report_cmd.BAD_OUT.format(out="audit.docx")),
-    (["--explain", "shap", "--rows", "a:b"], ROWS_SPEC.format(spec="a:b")),
-    (["--explain", "shap", "--rows", "5,4000"], BAD_ROWS.format(rows="4000", n=400, last=399)),
+    (["--explain", "shap", "--rows", "a:b"], BAD_ROW_SPEC.format(spec="a:b")),
+    (["--explain", "shap", "--rows", "5,4000"], ROW_OUT_OF_RANGE.format(row=4000, n=400, last=399)),
 ])
 def test_bad_input_is_one_line(files, capsys, tmp_path, monkeypatch, extra, message):
     monkeypatch.chdir(tmp_path)
@@ -128,15 +128,28 @@ def test_no_predictions_is_one_line(files, capsys, tmp_path):
     assert capsys.readouterr().err == f"glasswing: error: {report_cmd.NEEDS_PREDICTIONS}\n"
 
 
-def test_parse_rows():
-    from glasswing.reports import ReportError, parse_rows
+def test_parse_rows_is_the_explain_grammar():
+    from glasswing.explainers import ExplainerError, rows_from_spec
+    from glasswing.reports import parse_rows
 
-    assert parse_rows("0,3,7") == [0, 3, 7] and parse_rows(" 0, 3 ") == [0, 3]
-    assert parse_rows("2:5") == [2, 3, 4] and parse_rows(":2") == [0, 1]
+    assert parse_rows("0,3,7", 10) == [0, 3, 7] and parse_rows(" 0, 3 ", 10) == [0, 3]
+    assert parse_rows("2:5", 10) == [2, 3, 4] and parse_rows(":2", 10) == [0, 1]
+    assert parse_rows("0:3,7", 10) == [0, 1, 2, 7] == rows_from_spec("0:3,7", 10)
+    assert parse_rows("5:", 8) == [5, 6, 7]
     for bad in ("", "x", "3:1"):
-        with pytest.raises(ReportError) as err:
-            parse_rows(bad)
-        assert str(err.value) == ROWS_SPEC.format(spec=bad)
-    with pytest.raises(ReportError) as err:
-        parse_rows("1,5", n=5)
-    assert str(err.value) == BAD_ROWS.format(rows="5", n=5, last=4)
+        with pytest.raises(ExplainerError) as err:
+            parse_rows(bad, 10)
+        assert str(err.value) == BAD_ROW_SPEC.format(spec=bad)
+    with pytest.raises(ExplainerError) as err:
+        parse_rows("1,5", 5)
+    assert str(err.value) == ROW_OUT_OF_RANGE.format(row=5, n=5, last=4)
+
+
+def test_report_rows_take_ranges_and_open_ends(files, tmp_path):
+    out = tmp_path / "audit.json"
+    assert main(_args(files, out, "--explain", "shap", "--rows", "0:2,7")) == 0
+    titles = [e["title"] for e in json.loads(out.read_text())["explanations"]]
+    assert [t.split(":")[0] for t in titles] == ["SHAP, row 0", "SHAP, row 1", "SHAP, row 7"]
+    assert main(_args(files, out, "--explain", "shap", "--rows", "398:")) == 0
+    titles = [e["title"] for e in json.loads(out.read_text())["explanations"]]
+    assert [t.split(":")[0] for t in titles] == ["SHAP, row 398", "SHAP, row 399"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from glasswing import explainers
-from glasswing.dashboard import _explain_tabular as xt
+from glasswing.explainers._rows import NO_MATCH, NOT_A_NUMBER
 from glasswing.ingest import ColumnRoles, Dataset
 from tests.conftest import new_apptest
 from tests.explainers.test_tabular import FEATURES, german_frame, german_model
@@ -105,9 +105,9 @@ def test_a_filter_with_a_bad_value_or_no_match_is_one_sentence():
     at.segmented_control(key="xt.pick").set_value("By filter").run()
     at.selectbox(key="xt.cond0.column").set_value("age")
     at.text_input(key="xt.cond0.value").input("old").run()
-    assert [e.value for e in at.error] == [xt.NOT_A_NUMBER.format(value="old", column="age")]
+    assert [e.value for e in at.error] == [NOT_A_NUMBER.format(value="old", column="age")]
     at.text_input(key="xt.cond0.value").input("500").run()
-    assert [e.value for e in at.error] == [xt.NO_MATCH]
+    assert [e.value for e in at.error] == [NO_MATCH]
 
 
 def test_what_if_updates_the_prediction():

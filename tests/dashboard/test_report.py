@@ -10,7 +10,7 @@ from glasswing import audits
 from glasswing._paths import data_dir
 from glasswing.audits._history import NEWER_SCHEMA_READ_ONLY, SCHEMA_VERSION
 from glasswing.dashboard._report import NO_AUDIT
-from glasswing.reports._model import BAD_ROWS
+from glasswing.explainers._rows import ROW_OUT_OF_RANGE
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case
 
@@ -81,7 +81,7 @@ def test_explanations_of_rows_outside_the_data_are_one_sentence(case):
     at.selectbox(key="report.method").set_value("shap").run()
     at.text_input(key="report.rows").input("0, 999").run()
     assert not at.exception
-    assert [e.value for e in at.error] == [BAD_ROWS.format(rows="999", n=400, last=399)]
+    assert [e.value for e in at.error] == [ROW_OUT_OF_RANGE.format(row=999, n=400, last=399)]
     assert not any(b.disabled for b in at.get("download_button"))  # the report is still there, minus rows
     at.text_input(key="report.rows").input("3").run()
     assert not at.error and not at.exception

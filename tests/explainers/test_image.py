@@ -13,12 +13,11 @@ from glasswing.explainers._image_input import (
     MAX_MEGAPIXELS,
     NO_IMAGES,
     NOT_AN_IMAGE,
-    TARGET_COUNT,
     TOO_LARGE,
-    UNKNOWN_CLASS,
     WRONG_CHANNELS,
     WRONG_DTYPE,
 )
+from glasswing.explainers._targets import TARGET_COUNT, UNKNOWN_CLASS
 from tests.explainers.test_gradcam import GREEN_IN, RED_IN, RED_OUT, hand_image, hand_model
 
 IMAGE_METHODS = ["gradcam", "guided_gradcam", "integrated_gradients", "lime_image", "shap_image"]

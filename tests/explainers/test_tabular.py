@@ -23,8 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 
 from glasswing import explainers
-from glasswing.explainers import ExplainerError, explain
-from glasswing.explainers import _tabular as T
+from glasswing.explainers import ExplainerError, _codec, _shap_choice, explain
 from glasswing.ingest import Model
 
 GERMAN = Path(__file__).resolve().parents[2] / "sample_data" / "german.csv"
@@ -199,7 +198,7 @@ def test_permutation_shap_is_seeded_per_row():
 
 # --- choosing the algorithm ------------------------------------------------------------------------------
 def test_auto_walks_tree_then_linear_then_permutation_and_says_why():
-    assert explainers.shap_algorithm(german_model("gbm")) == ("tree", T._WHY["tree"].format(
+    assert explainers.shap_algorithm(german_model("gbm")) == ("tree", _shap_choice._WHY["tree"].format(
         name="GradientBoostingClassifier", output="log-odds"))
     assert explainers.shap_algorithm(german_model("logreg"))[0] == "linear"
     assert explainers.shap_algorithm(german_onnx())[0] == "permutation"
@@ -227,7 +226,7 @@ def test_multiclass_gradient_boosting_falls_back_with_the_reason():
     assert explainers.shap_algorithm(model)[0] == "permutation"
     with pytest.raises(ExplainerError) as err:
         explainers.shap_algorithm(model, "tree")
-    assert str(err.value) == T.TREE_MULTICLASS_GB.format(n=3)
+    assert str(err.value) == _shap_choice.TREE_MULTICLASS_GB.format(n=3)
 
 
 def test_preprocessing_that_mixes_columns_cannot_be_mapped_back():
@@ -412,7 +411,7 @@ def test_many_builds_what_the_constructor_builds():
 def test_codec_round_trips_categories_including_missing_values():
     frame = pd.DataFrame({"housing": ["own", None, "rent", "own"], "job": [2, 1, 2, 3],
                           "age": [30.0, 41.0, 22.0, 35.0]})
-    codec = T.Codec(frame.columns, [frame], {"job": (0, 1, 2, 3)})
+    codec = _codec.Codec(frame.columns, [frame], {"job": (0, 1, 2, 3)})
     Z = codec.encode(frame)
     assert Z[:, 0].tolist() == [0, 2, 1, 0]  # own, (missing), rent: the missing value gets the last code
     assert Z[:, 1].tolist() == [2, 1, 2, 3]  # job's codes are its positions among the encoder's categories

@@ -13,7 +13,9 @@ import pytest
 from glasswing import reports
 from glasswing.explainers import Explanation
 from glasswing.reports import Report, ReportError, build_report, render_html, render_pdf
-from glasswing.reports._model import BAD_ROWS, NO_AUDIT, NOT_A_REPORT, explanation_figure, heatmap_png
+from glasswing.explainers._rows import ROW_OUT_OF_RANGE
+from glasswing.reports._build import NO_AUDIT, explanation_figure, heatmap_png
+from glasswing.reports._model import NOT_A_REPORT
 from glasswing.reports._render import CANNOT_WRITE, TEMPLATES, UNKNOWN_FORMAT, rates_chart
 
 
@@ -251,4 +253,4 @@ def test_image_heatmaps_from_the_registry(case, audited):
     assert f"data:image/png;base64,{figures[0].image_png}" in html
     with pytest.raises(ReportError) as err:
         reports.report_explanations(image_model, images, method="gradcam", rows=[3])
-    assert str(err.value) == BAD_ROWS.format(rows="3", n=3, last=2)
+    assert str(err.value) == ROW_OUT_OF_RANGE.format(row=3, n=3, last=2)

@@ -1,0 +1,280 @@
+"""Building a ``Report`` from a dataset, a model and the results computed on them.
+
+The audit, the explanations and the mitigation are gathered the same way from the dashboard and the command
+line.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from glasswing._plain import json_safe
+from glasswing.reports._model import (
+    MAX_FEATURES,
+    MAX_IMAGE_SIDE,
+    Artifact,
+    ExplanationFigure,
+    Report,
+    ReportError,
+    SignOff,
+)
+
+NO_AUDIT = ("There is no audit to report yet: run the audit first (it needs a target and at least one "
+            "sensitive column), then export.")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _audit_dict(metrics: Any) -> dict:
+    if metrics is None:
+        raise ReportError(NO_AUDIT)
+    data = dict(metrics) if isinstance(metrics, Mapping) else metrics.to_dict()
+    if not data.get("by_group"):
+        raise ReportError(NO_AUDIT)
+    return json_safe(data)
+
+
+def _artifact_from_model(model: Any) -> Artifact | None:
+    if model is None:
+        return None
+    facts = {"Kind": model.kind, "Modality": model.modality, "Format": model.source_format,
+             "Classes": ", ".join(map(str, list(model.classes_)[:10]))}
+    if model.architecture:
+        facts["Architecture"] = model.architecture
+    return Artifact(name=model.name, sha256=model.sha256, kind=f"{model.kind} ({model.source_format})",
+                    details={k: v for k, v in facts.items() if v})
+
+
+def _roles(dataset: Any) -> dict:
+    r = dataset.roles
+    return json_safe({"target": r.target, "prediction": r.prediction, "score": r.score,
+                      "sensitive": list(r.sensitive), "features": list(r.features),
+                      "positive_label": r.positive_label})
+
+
+# ---------------------------------------------------------------------------------------- explanations
+def explanation_figure(explanation: Any, *, title: str | None = None,
+                       top: int = MAX_FEATURES) -> ExplanationFigure:
+    """Summarise an ``explainers.Explanation`` for a report (top features, or a heatmap overlay PNG).
+
+    Parameters
+    ----------
+    explanation : explainers.Explanation
+        The explanation to summarise.
+    title : str, optional
+        Heading; default ``"<method> for class <target>"``.
+    top : int
+        How many features a tabular explanation keeps (largest absolute attribution first).
+    """
+    e = explanation
+    heading = title or f"{e.method} explanation, class {e.target}"
+    extras = {k: v for k, v in (e.extras or {}).items() if _is_number(v)}
+    common = {"title": heading, "method": e.method, "algorithm": e.algorithm, "target": str(e.target),
+              "prediction": e.prediction, "base_value": e.base_value, "extras": json_safe(extras)}
+    if e.is_image:
+        png = heatmap_png(e.data, np.asarray(e.values, dtype=float)) if e.data is not None else \
+            heatmap_png(None, np.asarray(e.values, dtype=float))
+        return ExplanationFigure(image_png=png, caption="Red: the pixels that raised the class score most.",
+                                 **common)
+    values = np.asarray(e.values, dtype=float)
+    data = list(e.data) if e.data is not None else [None] * len(values)
+    order = np.argsort(-np.abs(values), kind="stable")[:top]
+    feats = [[str(e.feature_names[i]), json_safe(data[i]), float(values[i])] for i in order]
+    return ExplanationFigure(features=feats, **common)
+
+
+def heatmap_png(image: Any, values: np.ndarray, *, alpha: float = 0.5) -> str:
+    """Return a base64 PNG of ``values`` (H x W) as a heatmap over ``image`` (H x W x 3 uint8, optional)."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    v = np.nan_to_num(np.asarray(values, dtype=float))
+    span = v.max() - v.min()
+    norm = (v - v.min()) / span if span > 0 else np.zeros_like(v)
+    heat = (colormaps["jet"](norm)[..., :3] * 255).astype(np.uint8)
+    if image is not None:
+        base = np.asarray(image)
+        if base.ndim == 2:
+            base = np.repeat(base[..., None], 3, axis=2)
+        base = np.asarray(Image.fromarray(base.astype(np.uint8)).resize(heat.shape[1::-1]))
+        heat = (alpha * heat + (1 - alpha) * base[..., :3]).astype(np.uint8)
+    pil = Image.fromarray(heat)
+    scale = MAX_IMAGE_SIDE / max(pil.size)
+    pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))), Image.NEAREST)
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def report_explanations(model: Any, data: Any, *, method: str, rows: Sequence[int] = (0,),
+                        seed: int = 0) -> list:
+    """Explain rows (or images) for a report, the same way from the dashboard and the command line.
+
+    Parameters
+    ----------
+    model : ingest.Model
+        A tabular or an image model.
+    data : ingest.Dataset or ingest.ImageSet
+        Tabular: the audited data, whose feature rows are also the background of methods that take one.
+        Image: the images to explain, heatmaps drawn over them.
+    method : str
+        An ``explainers.registry`` name ("shap", "lime", "permutation_importance", "gradcam", ...). A
+        global method explains the model over every row and ignores ``rows``.
+    rows : sequence of int
+        Positions of the rows (or images) to explain (local methods).
+    seed : int
+        Seed for methods that sample.
+
+    Returns
+    -------
+    list of ExplanationFigure
+        One per explained row or image (one for a global method), titled with the method and the input.
+
+    Raises
+    ------
+    ReportError
+        When a row or an image is outside the data.
+    """
+    from glasswing import explainers
+
+    spec = explainers.registry.get(method)
+    names = {p.name for p in spec.params}
+    params: dict[str, Any] = {"seed": seed} if "seed" in names else {}
+    rows = [int(r) for r in rows]
+    if model.modality == "image":
+        _check_rows(rows, len(data))
+        found = explainers.explain(model, [data.images[r] for r in rows], method=method, **params)
+        return [explanation_figure(e, title=f"{spec.label}, image {data.names[r]}: where it sees class "
+                                            f"{e.target}") for r, e in zip(rows, found, strict=True)]
+    frame = data.frame.loc[:, list(model.feature_names)] if model.feature_names else data.X
+    if "background" in names:
+        params["background"] = frame
+    if spec.scope == "global":
+        if "y_true" in names and data.y_true is not None:
+            params["y_true"] = data.y_true.to_numpy()
+        found = explainers.explain(model, frame, method=method, **params)
+        return [explanation_figure(e, title=f"{spec.label} over all {len(frame):,} rows") for e in found]
+    _check_rows(rows, len(frame))
+    found = explainers.explain(model, frame.iloc[rows], method=method, **params)
+    return [explanation_figure(e, title=f"{spec.label}, row {r}: why class {e.target}")
+            for r, e in zip(rows, found, strict=True)]
+
+
+def parse_rows(spec: str, n: int) -> list[int]:
+    """Parse a row choice with the one row-selection grammar (``explainers.rows_from_spec``).
+
+    Examples
+    --------
+    >>> parse_rows("0:3,7", 10), parse_rows("8:", 10)
+    ([0, 1, 2, 7], [8, 9])
+    """
+    from glasswing import explainers
+
+    return explainers.rows_from_spec(spec, n)
+
+
+def _check_rows(rows: list[int], n: int) -> None:
+    """Refuse positions outside ``0 .. n - 1`` with the row grammar's sentence."""
+    from glasswing.explainers._rows import ROW_OUT_OF_RANGE
+
+    bad = [r for r in rows if not 0 <= r < n]
+    if bad:
+        raise ReportError(ROW_OUT_OF_RANGE.format(row=max(bad), n=n, last=n - 1))
+
+
+# ---------------------------------------------------------------------------------------- mitigation
+def mitigation_section(result: Any) -> dict:
+    """Summarise an ``audits.MitigationResult`` (or its dict) as before/after data for the report."""
+    if isinstance(result, Mapping):
+        return json_safe(dict(result))
+    before, after = result.before.to_dict(), result.after.to_dict()
+    return json_safe({
+        "label": result.label, "method": result.method, "constraint": result.constraint,
+        "accuracy_before": result.accuracy_before, "accuracy_after": result.accuracy_after,
+        "before": before, "after": after, "params": {k: v for k, v in result.params.items()
+                                                     if isinstance(v, str | int | float | list | tuple)},
+    })
+
+
+# ---------------------------------------------------------------------------------------- builder
+def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explanations: Sequence = (),
+                 mitigation: Any = None, title: str = "", version_label: str = "", notes: str = "",
+                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None) -> Report:
+    """Gather an audit report from a dataset, an optional model and the results computed on them.
+
+    Parameters
+    ----------
+    dataset : ingest.Dataset
+        The audited data (its name, fingerprint, rows and column roles are reported).
+    model : ingest.Model, optional
+        The audited model (None for an audit of logged predictions).
+    metrics : audits.GroupMetrics or dict
+        The audit result (``GroupMetrics`` or its ``to_dict()``); required.
+    explanations : sequence of explainers.Explanation or ExplanationFigure
+        Chosen explanations to include.
+    mitigation : audits.MitigationResult or dict, optional
+        A mitigation tried, shown before/after.
+    title, version_label, notes : str
+        Report heading, the model version label ("v2"), and the reviewer's notes.
+    sign_off : SignOff or dict, optional
+        Reviewer, role, decision, date.
+    created_at : str, optional
+        ISO timestamp; default now (UTC).
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    ReportError
+        When there is no audit result (``metrics`` is None or empty).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ingest import ColumnRoles, Dataset
+    >>> data = Dataset(pd.DataFrame({"y": [1, 0], "p": [1, 1], "sex": ["F", "M"]}),
+    ...                ColumnRoles(target="y", prediction="p", sensitive=("sex",)), "toy", "ab" * 32)
+    >>> audit = {"overall": {"selection_rate": 1.0}, "summary": {"demographic_parity_difference": 0.0},
+    ...          "by_group": [{"group": {"sex": "F"}, "n": 1, "selection_rate": 1.0},
+    ...                       {"group": {"sex": "M"}, "n": 1, "selection_rate": 1.0}]}
+    >>> build_report(data, metrics=audit).disparities()[0].verdict
+    'Within 0.1'
+    """
+    audit = _audit_dict(metrics)
+    figures = [e if isinstance(e, ExplanationFigure) else explanation_figure(e) for e in explanations]
+    if isinstance(sign_off, Mapping):
+        sign_off = SignOff(**sign_off)
+    model_art = _artifact_from_model(model)
+    data_art = Artifact(name=dataset.name, sha256=dataset.sha256, kind="table", rows=len(dataset),
+                        details={"Columns": len(dataset.frame.columns)})
+    heading = title or f"Fairness audit of {model.name if model is not None else dataset.name}"
+    return Report(
+        title=heading, dataset=data_art, model=model_art, audit=audit, roles=_roles(dataset),
+        explanations=figures, mitigation=None if mitigation is None else mitigation_section(mitigation),
+        notes=notes, sign_off=sign_off or SignOff(), version_label=version_label,
+        created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def with_review(report: Report, *, notes: str | None = None, sign_off: SignOff | Mapping | None = None,
+                title: str | None = None) -> Report:
+    """Return ``report`` with new reviewer notes, sign-off or title (the findings are unchanged)."""
+    changes: dict[str, Any] = {}
+    if notes is not None:
+        changes["notes"] = notes
+    if title is not None:
+        changes["title"] = title
+    if sign_off is not None:
+        changes["sign_off"] = SignOff(**sign_off) if isinstance(sign_off, Mapping) else sign_off
+    return replace(report, **changes)
