@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from glasswing._plain import plain
 from glasswing.audits._metrics import (
     DROPPED,
     EMPTY_INTERSECTIONS,
@@ -146,7 +147,7 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
         pred_values = distinct(y_pred) if y_pred is not None else None
         pred_values = _typed(pred_values) if pred_values is not None else None
         pos_label = resolve_pos_label(_typed(true_values), pred_values, pos_label, y_true, y_pred or "")
-        pos = pos_label.item() if hasattr(pos_label, "item") else pos_label
+        pos = plain(pos_label)
         t = f"({_ident(y_true)} = $pos)"
         p = f"({_ident(y_pred)} = $pos)" if y_pred is not None else f"({_ident(score_col)} >= $thr)"
         w = f"CAST({_ident(sample_weight)} AS DOUBLE)" if sample_weight else "1.0"
@@ -215,7 +216,7 @@ def _counts_frame(raw: pd.DataFrame, sensitive: list[str]):
         n_missing = int(raw.loc[col.isna(), "n"].sum())
         labels = len(present) + (1 if n_missing else 0)
         if labels == 1:
-            raise AuditError(SINGLE_GROUP.format(name=name, value=_py(present[0])))
+            raise AuditError(SINGLE_GROUP.format(name=name, value=plain(present[0])))
         if n_missing:
             notes.append(MISSING_SENSITIVE.format(k=n_missing, name=name, group=MISSING_GROUP))
     order = raw.sort_values(keys, na_position="last", kind="stable")
@@ -225,9 +226,9 @@ def _counts_frame(raw: pd.DataFrame, sensitive: list[str]):
         notes.append(EMPTY_INTERSECTIONS.format(k=int(np.prod(sizes)) - len(order),
                                                 names=" x ".join(sensitive)))
     if len(keys) == 1:
-        index = pd.Index(order[keys[0]].map(_py).tolist(), name=sensitive[0])
+        index = pd.Index(order[keys[0]].map(plain).tolist(), name=sensitive[0])
     else:
-        index = pd.MultiIndex.from_arrays([order[k].map(_py).tolist() for k in keys], names=sensitive)
+        index = pd.MultiIndex.from_arrays([order[k].map(plain).tolist() for k in keys], names=sensitive)
     counts = pd.DataFrame(order[list(CELLS)].to_numpy(dtype=float), index=index, columns=list(CELLS))
     counts["n"] = order["n"].to_numpy(dtype=np.int64)
     codes_of = {tuple(_key(k)): i for i, k in enumerate(index)}
@@ -256,7 +257,7 @@ def _score_tables(con, src, types, sensitive, score_col, t, ok, w, params, decim
         notes.append(NO_SCORE.format(k=int(n_missing)))
     kcols = [f"k{i}" for i in range(len(sensitive))]
     key_frame = pts[kcols].astype(object).where(pts[kcols].notna(), MISSING_GROUP)
-    group = np.array([codes_of[tuple(_py(v) for v in row)] for row in key_frame.itertuples(index=False)],
+    group = np.array([codes_of[tuple(plain(v) for v in row)] for row in key_frame.itertuples(index=False)],
                      dtype=np.int64)
     points = ScorePoints(group=group, score=pts["rs"].to_numpy(float), pos=pts["pos"].to_numpy(float),
                          neg=pts["neg"].to_numpy(float), s_sum=pts["s_sum"].to_numpy(float),
@@ -270,10 +271,6 @@ def _score_tables(con, src, types, sensitive, score_col, t, ok, w, params, decim
         notes.append(NOT_UNIT_SCORES)
     return {"group_scores": per_group, "overall_scores": overall[list(SCORE_METRICS)],
             "reliability": reliability}
-
-
-def _py(v):
-    return v.item() if hasattr(v, "item") else v
 
 
 def _key(k):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from glasswing._plain import plain
 from glasswing.audits._result import GroupMetrics
 from glasswing.audits._scores import SCORE_METRICS, ScorePoints, score_metrics, score_order, threshold_cells
 from glasswing.audits._table import CELLS
@@ -228,7 +229,7 @@ def _prepare(y_true, y_pred, sensitive_features, y_score, threshold, pos_label, 
             score_notes.append(NO_SCORE.format(k=int((~ok).sum())))
         if ok.any() and (np.nanmin(score) < 0 or np.nanmax(score) > 1):
             score_notes.append(NOT_UNIT_SCORES)
-    return _Prepared(positives(yt, pos_label), pred_pos, score, weights, columns, _plain(pos_label),
+    return _Prepared(positives(yt, pos_label), pred_pos, score, weights, columns, plain(pos_label),
                      threshold, tuple(notes), tuple(score_notes))
 
 
@@ -278,10 +279,6 @@ def _group_notes(groups) -> list[str]:
     if groups.empty_intersections:
         notes.append(EMPTY_INTERSECTIONS.format(k=groups.empty_intersections, names=" x ".join(groups.names)))
     return notes
-
-
-def _plain(v):
-    return v.item() if hasattr(v, "item") else v
 
 
 def _check_options(min_group_size, confidence, n_boot) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from glasswing.audits._validate import AuditError
+from glasswing.audits._validate import AuditError, factorize, group_codes
 
 log = logging.getLogger(__name__)
 
@@ -36,51 +36,6 @@ GROUP_SINGLE_LABEL = ("Group {group} has only label {present} in y_true, so its 
 NOT_FITTED = "This Reweighing is not fitted yet; call fit(y_true, sensitive_features=...) first."
 UNSEEN = ("Row {row} has group {group} with label {label}, which was not in the data Reweighing was "
           "fitted on; fit on data that contains every group and label.")
-_SMALL_INT_RANGE = 1 << 20
-
-
-def _codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Return dense integer codes (``-1`` for missing) and the sorted unique values they index."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        raw, uniques = values.cat.codes.to_numpy(), values.cat.categories.to_numpy()
-        if len(raw) and raw.min() < 0:
-            return raw.astype(np.intp), uniques
-        return _compact(raw.astype(np.intp), 0, uniques)
-    arr = np.asarray(values)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.uint8)
-    if arr.dtype.kind == "f" and len(arr):
-        as_int = arr.astype(np.int64)
-        if (as_int == arr).all():  # integral floats (NaN fails this test and takes the general path)
-            codes, uniques = _small_int_codes(as_int)
-            if codes is not None:
-                return codes, uniques.astype(arr.dtype)
-    elif arr.dtype.kind in "iu" and len(arr):
-        codes, uniques = _small_int_codes(arr)
-        if codes is not None:
-            return codes, uniques
-    try:
-        codes, uniques = pd.factorize(arr, sort=True)
-    except TypeError:  # values of mixed types that do not sort
-        codes, uniques = pd.factorize(arr)
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques)
-
-
-def _small_int_codes(arr: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """Dense codes for integers in a small range by a lookup table (much faster than hashing)."""
-    lo, hi = int(arr.min()), int(arr.max())
-    if hi - lo >= _SMALL_INT_RANGE:
-        return None, arr[:0]
-    shifted = (arr - lo).astype(np.intp) if lo else arr.astype(np.intp, copy=False)
-    return _compact(shifted, lo, None)
-
-
-def _compact(shifted: np.ndarray, offset: int, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    present = np.flatnonzero(np.bincount(shifted))
-    lookup = np.zeros(int(present[-1]) + 1, dtype=np.intp)
-    lookup[present] = np.arange(len(present))
-    uniques = labels[present] if labels is not None else present + offset
-    return lookup[shifted], uniques
 
 
 def _as_frame(sensitive_features: Any) -> pd.DataFrame:
@@ -103,7 +58,11 @@ def _describe(names: list[str], values: tuple) -> str:
 
 
 def _encode(y_true: Any, sensitive_features: Any):
-    """Label codes, group codes and their uniques (groups: one tuple per intersection, sorted)."""
+    """Label codes, group codes and their uniques (groups: one tuple per intersection, sorted).
+
+    Groups come from ``audits``' one factorisation (``_validate.group_codes``); missing values are refused
+    here, because a weight per missing group would hide rows the user meant to fix.
+    """
     frame = _as_frame(sensitive_features)
     if frame.shape[1] == 0:
         raise MitigationError(NO_SENSITIVE)
@@ -112,39 +71,16 @@ def _encode(y_true: Any, sensitive_features: Any):
         raise MitigationError(LENGTH_MISMATCH.format(n_y=n, n_s=len(frame)))
     if n == 0:
         raise MitigationError(EMPTY)
-    y_codes, labels = _codes(y_true)
+    y_codes, labels = factorize(pd.Series(np.asarray(y_true)))
     if (missing := int((y_codes < 0).sum())):
         raise MitigationError(MISSING_LABEL.format(count=missing))
-    combined = np.zeros(n, dtype=np.int64)
-    per_column = []
     for name in frame.columns:
-        codes, uniques = _codes(frame[name])
-        if (missing := int((codes < 0).sum())):
+        if (missing := int(frame[name].isna().sum())):
             raise MitigationError(MISSING_GROUP.format(column=name, count=missing))
-        combined = combined * len(uniques) + codes
-        per_column.append(uniques)
-    if len(per_column) == 1:
-        group_codes, group_keys = combined.astype(np.intp), np.arange(len(per_column[0]))
-    else:
-        group_codes, group_keys = _compact_any(combined)
-    # decode each group's mixed-radix key back to one value per column
-    groups, rest = [], group_keys.copy()
-    for uniques in reversed(per_column):
-        groups.append(uniques[rest % len(uniques)])
-        rest = rest // len(uniques)
-    group_tuples = list(zip(*reversed(groups), strict=True))
-    return y_codes, labels, group_codes, group_tuples, [str(c) for c in frame.columns]
-
-
-def _compact_any(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes for int64 keys, in sorted key order."""
-    if len(keys) and int(keys.max()) < _SMALL_INT_RANGE:
-        present = np.flatnonzero(np.bincount(keys))
-        lookup = np.zeros(int(present[-1]) + 1, dtype=np.intp)
-        lookup[present] = np.arange(len(present))
-        return lookup[keys], present
-    codes, uniques = pd.factorize(keys, sort=True)
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques)
+    groups = group_codes({str(c): frame[c] for c in frame.columns}, single_ok=True)
+    keys = [k if isinstance(k, tuple) else (k,) for k in groups.index.tolist()]
+    return (y_codes.astype(np.intp), labels.to_numpy(), groups.codes.astype(np.intp), keys,
+            [str(c) for c in frame.columns])
 
 
 class Reweighing:

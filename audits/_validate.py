@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from glasswing._errors import GlasswingError
+from glasswing._plain import plain
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class AuditError(GlasswingError):
 
 
 def _values_text(values, limit: int = 6) -> str:
-    shown = [repr(v.item() if hasattr(v, "item") else v) for v in list(values)[:limit]]
+    shown = [repr(plain(v)) for v in list(values)[:limit]]
     more = len(values) - limit
     return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
@@ -213,16 +214,18 @@ def sensitive_columns(sensitive_features: Any, n: int) -> dict[str, np.ndarray |
     return cols
 
 
-def group_codes(columns: dict[str, Any]) -> GroupCodes:
+def group_codes(columns: dict[str, Any], *, single_ok: bool = False) -> GroupCodes:
     """Factorise the sensitive columns (sorted, fast for categoricals) and combine them into group codes.
 
-    Missing values form their own group named ``"(missing)"``, placed last. For several columns the groups
-    are the observed combinations (their intersection), in sorted order.
+    The one group factorisation of Glasswing (audits, DuckDB counts, reweighing). Missing values form their
+    own group named ``"(missing)"``, placed last. For several columns the groups are the observed
+    combinations (their intersection), in sorted order. A column with a single value is refused (there is
+    nothing to compare) unless ``single_ok``.
     """
     names = tuple(columns)
     digits, uniques, missing = [], [], {}
     for name, col in columns.items():
-        codes, labels = _factorize(col if isinstance(col, pd.Series) else pd.Series(col))
+        codes, labels = factorize(col if isinstance(col, pd.Series) else pd.Series(col))
         if len(labels) == 0:
             raise AuditError(ALL_MISSING.format(name=f"Sensitive column {name!r}"))
         n_missing = int(np.count_nonzero(codes < 0)) if codes.size else 0
@@ -230,7 +233,7 @@ def group_codes(columns: dict[str, Any]) -> GroupCodes:
             codes = np.where(codes < 0, len(labels), codes)
             labels = labels.astype(object).append(pd.Index([MISSING_GROUP], dtype=object))
             missing[name] = n_missing
-        if len(labels) == 1:
+        if len(labels) == 1 and not single_ok:
             raise AuditError(SINGLE_GROUP.format(name=name, value=_py(labels[0])))
         digits.append(codes)
         uniques.append(labels)
@@ -260,7 +263,7 @@ def group_codes(columns: dict[str, Any]) -> GroupCodes:
                       missing=missing)
 
 
-def _factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Sorted codes (-1 for missing) and the observed labels; categoricals reuse their codes (no hashing)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat = series.cat
@@ -276,8 +279,7 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64, copy=False), pd.Index(labels)
 
 
-def _py(v):
-    return v.item() if hasattr(v, "item") else v
+_py = plain
 
 
 def check_weights(sample_weight, n: int) -> np.ndarray | None:

@@ -22,12 +22,8 @@ import pytest
 from glasswing import audits
 from glasswing.audits import _history
 from glasswing.audits._history import (
-    CANNOT_OPEN,
-    LOCKED,
-    NEEDS_PSYCOPG,
     NEWER_SCHEMA,
     NEWER_SCHEMA_READ_ONLY,
-    NOT_A_DATABASE,
     NOT_A_RUN,
     SCHEMA_VERSION,
     UNKNOWN_RUN,
@@ -37,6 +33,7 @@ from glasswing.audits._history import (
     compare_runs,
     open_history,
 )
+from glasswing.audits._history_backends import CANNOT_OPEN, LOCKED, NEEDS_PSYCOPG, NOT_A_DATABASE
 from tests._postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import pytest
 
 from glasswing import audits, reports
 from glasswing._paths import data_dir
-from glasswing.audits._history import CANNOT_OPEN, NOT_A_DATABASE
+from glasswing.audits._history_backends import CANNOT_OPEN, NOT_A_DATABASE
 from tests._postgres import free_port
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case
