@@ -13,6 +13,7 @@ add up to how much the probability rose from the baseline image to this one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -113,44 +114,54 @@ def find_layer(module: Any, layer: str = "auto", preprocess: Any = None) -> tupl
 
 
 @contextlib.contextmanager
-def _frozen_parameters(module: Any):
-    """Stop autograd recording the layers below the hooked one while Grad-CAM runs.
+def _graph_from(layer: Any):
+    """Record autograd only from ``layer``'s output on, without touching any parameter's flags.
 
     Grad-CAM needs the gradient of the class score with respect to one layer's output, never with
-    respect to the weights. With the weights frozen and an input that needs no gradient, the layers
-    before the hooked one run as in inference (no graph is recorded, no activations are kept for a
-    backward pass); captum's hook makes the layer's output require a gradient, so the graph, and the
-    backward pass, start there. The flags are restored afterwards (the caller holds ``_HOOKS``).
-    """
-    params = [p for p in module.parameters() if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
-
-
-def _class_score_module(model: Any, chosen: list, probabilities: list):
-    """Wrap ``model.module`` so its output is one score per image: the target's (or the top class's) logit.
-
-    Picking the predicted class inside the forward pass means ``target=None`` costs no extra pass.
-    The chosen indices and the target probabilities are recorded in ``chosen`` / ``probabilities``.
+    respect to the weights. The score wrapper runs the network with autograd off (a thread-local mode,
+    so other sessions are unaffected); this forward hook turns it back on at the hooked layer and hands on
+    its output as a leaf that requires a gradient. The layers below run as in inference (no graph, no
+    activations kept), the graph and the backward pass start at the layer, and the shared module's
+    ``requires_grad`` flags are never changed. The caller holds ``_HOOKS`` (hooks live on the module).
     """
     import torch
 
+    def start_graph(_module, _inputs, output):
+        torch.set_grad_enabled(True)
+        return output.detach().requires_grad_()
+
+    handle = layer.register_forward_hook(start_graph)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@functools.cache
+def _class_score_type() -> type:
+    """Return ``ClassScore``, defined once, on first use (importing torch is heavy)."""
+    import torch
+
     class ClassScore(torch.nn.Module):
-        def __init__(self, net, index):
+        """One score per image: the target's (or the top class's) logit, so ``target=None`` costs no pass.
+
+        The chosen indices and the target probabilities are recorded in ``chosen`` / ``probabilities``.
+        With ``from_layer`` the network runs with autograd off until ``_graph_from`` turns it on.
+        """
+
+        def __init__(self, net, index, output: str, from_layer: bool):
             super().__init__()
-            self.net, self.index = net, index
+            self.net, self.index, self.output, self.from_layer = net, index, output, from_layer
+            self.chosen: list = []
+            self.probabilities: list = []
 
         def forward(self, x):
-            out = self.net(x)
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.from_layer):
+                out = self.net(x)
             index = out.detach().argmax(dim=1) if self.index is None else self.index
-            probs = out.detach().softmax(dim=1) if model.output == "logits" else out.detach()
-            chosen.append(index)
-            probabilities.append(probs.gather(1, index[:, None])[:, 0])
+            probs = out.detach().softmax(dim=1) if self.output == "logits" else out.detach()
+            self.chosen.append(index)
+            self.probabilities.append(probs.gather(1, index[:, None])[:, 0])
             return out.gather(1, index[:, None])[:, 0]
 
     return ClassScore
@@ -178,10 +189,11 @@ def gradcam(model: Any, images: list[np.ndarray], targets: list[int] | None, *, 
         begin = time.perf_counter()
         x = model.image_tensor(batch)
         index = None if targets is None else torch.as_tensor(targets[start:start + CHUNK])
-        chosen, probabilities = [], []
-        scorer = _class_score_module(model, chosen, probabilities)(model.module, index)
-        with _HOOKS, torch.enable_grad(), _frozen_parameters(model.module):
-            attr = LayerGradCam(scorer, target_layer).attribute(x, relu_attributions=relu or guided).detach()
+        scorer = _class_score_type()(model.module, index, model.output, from_layer=True)
+        with _HOOKS, torch.enable_grad():
+            with _graph_from(target_layer):
+                attr = LayerGradCam(scorer, target_layer).attribute(x, relu_attributions=relu or guided)
+            attr = attr.detach()
             if attr.dim() != 4:
                 raise ExplainerError(NOT_SPATIAL.format(layer=name,
                                                         convs=", ".join(conv_layers(model.module)) or "none"))
@@ -191,14 +203,16 @@ def gradcam(model: Any, images: list[np.ndarray], targets: list[int] | None, *, 
                     # captum announces, on every call, that it hooks the ReLUs and removes the hooks after.
                     warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU",
                                             category=UserWarning)
-                    pixels = GuidedBackprop(scorer).attribute(x.clone().requires_grad_()).detach()
+                    whole = _class_score_type()(model.module, scorer.chosen[0], model.output,
+                                                from_layer=False)
+                    pixels = GuidedBackprop(whole).attribute(x.clone().requires_grad_()).detach()
                 upsampled = LayerAttribution.interpolate(attr, tuple(x.shape[-2:]), "bilinear")
                 attr = (pixels * upsampled).abs().sum(dim=1, keepdim=True)
         maps = _to_original_sizes(attr, batch, LayerAttribution.interpolate)
         per_image = (time.perf_counter() - begin) / len(batch)
         algorithm = f"captum {'GuidedBackprop x LayerGradCam' if guided else 'LayerGradCam'} on '{name}'"
-        for image, values, idx, prob in zip(batch, maps, chosen[0].tolist(), probabilities[0].tolist(),
-                                            strict=True):
+        for image, values, idx, prob in zip(batch, maps, scorer.chosen[0].tolist(),
+                                            scorer.probabilities[0].tolist(), strict=True):
             out.append(image_explanation(
                 method=method, algorithm=algorithm, target=class_label(model, idx), values=values,
                 image=image, prediction=float(prob), params={**params, "layer": name},

@@ -210,16 +210,20 @@ def test_a_model_without_convolutions_cannot_have_grad_cam():
     assert explain(flat, [hand_image()], method="integrated_gradients")[0].values.shape == IMAGE_SHAPE[:2]
 
 
-def test_gradcam_records_no_graph_below_the_layer_and_restores_the_weights_flags():
+def test_gradcam_records_no_graph_below_the_layer_and_never_touches_the_weights_flags():
     module = HandCNN()
     module.fc.weight.requires_grad_(False)  # a caller's own choice, kept as it was
     before = {name: p.requires_grad for name, p in module.named_parameters()}
     seen = {}
     module.detect.register_forward_hook(lambda _m, _i, out: seen.__setitem__("detect", out.requires_grad))
+    # during the pass the shared module's flags are what they were (another session may be using it)
+    module.fc.register_forward_hook(lambda m, _i, _o: seen.__setitem__(
+        "flags", {name: p.requires_grad for name, p in module.named_parameters()}))
     model = hand_model(module)
     got = explain(model, [hand_image()] * 5, method="gradcam", target="red")  # 5: the channels-last path
     # the detector runs before the hooked layer: it ran as in inference, with nothing recorded
     assert seen["detect"] is False
+    assert seen["flags"] == before
     assert {name: p.requires_grad for name, p in module.named_parameters()} == before
     assert inside(RED_IN, peak(got[0].values))
     np.testing.assert_allclose(got[4].values, got[0].values, atol=1e-6)
