@@ -261,6 +261,103 @@ def _check_data(data: Dataset, which: str, features: list[str], sensitive: list[
         raise MitigationError(TOO_SMALL.format(which=which, n=len(data), minimum=MIN_ROWS))
 
 
+@dataclass(frozen=True)
+class _Task:
+    """What every fitter needs: the model, the training and test rows, the labels and the settings."""
+
+    model: Model
+    train: Dataset
+    features: list
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    s_train: pd.DataFrame
+    X_test: pd.DataFrame
+    s_test: pd.DataFrame
+    positive: Any
+    negative: Any
+    classes: list
+    constraint: str
+    seed: int
+    report: Callable[[float, str], None]
+
+    def as_labels(self, pred01) -> np.ndarray:
+        """Return fairlearn's 0/1 predictions as the model's labels."""
+        return np.where(np.asarray(pred01) == 1, self.positive, self.negative)
+
+    @property
+    def y01(self) -> np.ndarray:
+        """The training labels as 0/1 (1 for the positive label), as fairlearn takes them."""
+        return (self.y_train == self.positive).astype(int).to_numpy()
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What a fitter returns: the mitigated predictor and its predictions on the test rows."""
+
+    estimator: Any
+    y_pred: np.ndarray
+    model: Model | None = None
+    weights: np.ndarray | None = None
+    weights_by_group: pd.DataFrame | None = None
+
+
+def _fit_reweighing(task: _Task) -> _Fitted:
+    """Kamiran & Calders weights, then a seeded clone of the model retrained with them."""
+    task.report(0.2, "Computing the reweighing weights")
+    reweighing = Reweighing().fit(task.y_train, sensitive_features=task.s_train)
+    weights = reweighing.transform(task.y_train, sensitive_features=task.s_train)
+    task.report(0.35, "Retraining the model with the weights")
+    estimator = _seeded_clone(task.model.estimator, task.seed)
+    estimator.fit(task.X_train, task.y_train, **{_weight_param(estimator): weights})
+    key = f"{task.model.sha256}|{task.train.sha256}|reweighing|{task.seed}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    mitigated = Model.from_estimator(estimator, name=f"{task.model.name} (reweighed)", sha256=digest,
+                                     feature_names=task.features, source_format="memory")
+    task.report(0.85, "Evaluating on the held-out data")
+    return _Fitted(estimator, np.asarray(mitigated.predict(task.X_test)), mitigated, weights,
+                   reweighing.weights_by_group_)
+
+
+def _fit_threshold_optimizer(task: _Task) -> _Fitted:
+    """Fairlearn's ThresholdOptimizer on the model's scores (prefit: the model is not retrained)."""
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    task.report(0.2, "Scoring the training data and choosing thresholds per group")
+    scorer = _scores_only_class()(task.model, positive_index=task.classes.index(task.positive))
+    estimator = ThresholdOptimizer(estimator=scorer, constraints=task.constraint, objective="accuracy_score",
+                                   prefit=True, predict_method="predict_proba")
+    estimator.fit(task.X_train, task.y01, sensitive_features=task.s_train)
+    task.report(0.85, "Evaluating on the held-out data")
+    pred01 = estimator.predict(task.X_test, sensitive_features=task.s_test, random_state=task.seed)
+    return _Fitted(estimator, task.as_labels(pred01))
+
+
+def _fit_exponentiated_gradient(task: _Task) -> _Fitted:
+    """Fairlearn's ExponentiatedGradient: a randomised mixture of models retrained under the constraint."""
+    from fairlearn import reductions
+
+    moment = {"demographic_parity": reductions.DemographicParity,
+              "equalized_odds": reductions.EqualizedOdds,
+              "true_positive_rate_parity": reductions.TruePositiveRateParity,
+              "false_positive_rate_parity": reductions.FalsePositiveRateParity,
+              "error_rate_parity": reductions.ErrorRateParity}[task.constraint]()
+    task.report(0.2, "Retraining the model under the constraint (several fits)")
+    base = _seeded_clone(task.model.estimator, task.seed)
+    estimator = reductions.ExponentiatedGradient(base, constraints=moment,
+                                                 sample_weight_name=_weight_param(base))
+    estimator.fit(task.X_train, task.y01, sensitive_features=task.s_train)
+    task.report(0.85, "Evaluating on the held-out data")
+    return _Fitted(estimator, task.as_labels(estimator.predict(task.X_test, random_state=task.seed)))
+
+
+#: One fitter per method of :data:`METHODS`.
+_FITTERS: dict[str, Callable[[_Task], _Fitted]] = {
+    "reweighing": _fit_reweighing,
+    "threshold_optimizer": _fit_threshold_optimizer,
+    "exponentiated_gradient": _fit_exponentiated_gradient,
+}
+
+
 def check_method(method: str, constraint: str, model: Model | None) -> MitigationMethod:
     """Return the method entry, or raise ``MitigationError`` saying why it cannot run with these choices.
 
@@ -359,59 +456,17 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
 
     report(0.05, "Predicting with the original model")
     y_pred_before = np.asarray(model.predict(X_test))
-    estimator, mitigated_model, weights, weights_by_group = None, None, None, None
-    if method == "reweighing":
-        report(0.2, "Computing the reweighing weights")
-        reweighing = Reweighing().fit(y_train, sensitive_features=s_train)
-        weights = reweighing.transform(y_train, sensitive_features=s_train)
-        weights_by_group = reweighing.weights_by_group_
-        report(0.35, "Retraining the model with the weights")
-        estimator = _seeded_clone(model.estimator, seed)
-        estimator.fit(X_train, y_train, **{_weight_param(estimator): weights})
-        digest = hashlib.sha256(f"{model.sha256}|{train.sha256}|reweighing|{seed}".encode()).hexdigest()
-        mitigated_model = Model.from_estimator(estimator, name=f"{model.name} (reweighed)", sha256=digest,
-                                               feature_names=features, source_format="memory")
-        report(0.85, "Evaluating on the held-out data")
-        y_pred_after = np.asarray(mitigated_model.predict(X_test))
-    else:
-        y01 = (y_train == positive).astype(int).to_numpy()
-        if method == "threshold_optimizer":
-            from fairlearn.postprocessing import ThresholdOptimizer
-
-            report(0.2, "Scoring the training data and choosing thresholds per group")
-            scorer = _scores_only_class()(model, positive_index=classes.index(positive))
-            estimator = ThresholdOptimizer(estimator=scorer, constraints=constraint,
-                                           objective="accuracy_score", prefit=True,
-                                           predict_method="predict_proba")
-            estimator.fit(X_train, y01, sensitive_features=s_train)
-            report(0.85, "Evaluating on the held-out data")
-            pred01 = estimator.predict(X_test, sensitive_features=s_test, random_state=seed)
-        else:
-            from fairlearn import reductions
-
-            moment = {"demographic_parity": reductions.DemographicParity,
-                      "equalized_odds": reductions.EqualizedOdds,
-                      "true_positive_rate_parity": reductions.TruePositiveRateParity,
-                      "false_positive_rate_parity": reductions.FalsePositiveRateParity,
-                      "error_rate_parity": reductions.ErrorRateParity}[constraint]()
-            report(0.2, "Retraining the model under the constraint (several fits)")
-            base = _seeded_clone(model.estimator, seed)
-            estimator = reductions.ExponentiatedGradient(base, constraints=moment,
-                                                         sample_weight_name=_weight_param(base))
-            estimator.fit(X_train, y01, sensitive_features=s_train)
-            report(0.85, "Evaluating on the held-out data")
-            pred01 = estimator.predict(X_test, random_state=seed)
-        y_pred_after = np.where(np.asarray(pred01) == 1, positive, negative)
-
+    fit = _FITTERS[method](_Task(model, train, features, X_train, y_train, s_train, X_test, s_test, positive,
+                                 negative, classes, constraint, seed, report))
     y_true = y_test.to_numpy()
     result = MitigationResult(
         method=method, constraint=constraint,
         before=group_metrics(y_true, y_pred_before, s_test, pos_label=positive),
-        after=group_metrics(y_true, y_pred_after, s_test, pos_label=positive),
+        after=group_metrics(y_true, fit.y_pred, s_test, pos_label=positive),
         accuracy_before=float(np.mean(y_pred_before == y_true)),
-        accuracy_after=float(np.mean(y_pred_after == y_true)),
-        y_pred_before=y_pred_before, y_pred_after=y_pred_after, estimator=estimator, model=mitigated_model,
-        weights=weights, weights_by_group=weights_by_group,
+        accuracy_after=float(np.mean(fit.y_pred == y_true)),
+        y_pred_before=y_pred_before, y_pred_after=fit.y_pred, estimator=fit.estimator, model=fit.model,
+        weights=fit.weights, weights_by_group=fit.weights_by_group,
         params={"seed": seed, "sensitive": sensitive, "features": features, "positive_label": positive,
                 "stage": spec.stage, "n_train": len(train), "n_test": len(test)},
         compute_time=time.perf_counter() - start,
