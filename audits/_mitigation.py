@@ -358,6 +358,41 @@ _FITTERS: dict[str, Callable[[_Task], _Fitted]] = {
 }
 
 
+def holdout_split(data: Dataset, *, test_size: float = 0.3, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Split ``data`` into training and held-out rows, stratified by the target, in the rows' order.
+
+    Each part keeps the roles and gets a name and a digest of its own (``"<sha>|train"``, ``"<sha>|test"``),
+    so results computed on it are cached apart.
+
+    Parameters
+    ----------
+    data : ingest.Dataset
+        With a target.
+    test_size : float, default 0.3
+        Share of rows held out.
+    seed : int, default 0
+        ``random_state`` of scikit-learn's ``train_test_split``.
+
+    Returns
+    -------
+    (train, test) : tuple of ingest.Dataset
+    """
+    from dataclasses import replace
+
+    from sklearn.model_selection import train_test_split
+
+    if data.roles.target is None:
+        raise MitigationError(NO_TARGET.format(which="loaded"))
+    train, test = train_test_split(data.frame, test_size=test_size, random_state=seed, stratify=data.y_true)
+    kept = round(100 * (1 - test_size))
+
+    def part(frame: pd.DataFrame, which: str, share: int) -> Dataset:
+        digest = hashlib.sha256(f"{data.sha256}|{which}".encode()).hexdigest()
+        return replace(data, frame=frame.sort_index(), name=f"{data.name} ({share}%)", sha256=digest)
+
+    return part(train, "train", kept), part(test, "test", 100 - kept)
+
+
 def check_method(method: str, constraint: str, model: Model | None) -> MitigationMethod:
     """Return the method entry, or raise ``MitigationError`` saying why it cannot run with these choices.
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from glasswing import explainers, ingest
+from glasswing import audits, explainers, ingest
 from glasswing.reports import charts
 
 P = "explain_images."
@@ -103,13 +103,13 @@ def group_view(model: ingest.Model, images: ingest.ImageSet, proba: np.ndarray, 
     if set(images.names) <= set(column_values.index):  # indexed by image name: put in image order
         column_values = column_values.loc[list(images.names)]
     groups = column_values.astype(str).tolist()
-    table = pd.DataFrame({column: groups})
     if images.labels:
-        predicted = [str(model.classes_[i]) for i in proba.argmax(axis=1)]
-        table["correct"] = [p == str(y) for p, y in zip(predicted, images.labels, strict=True)]
-    summary = table.groupby(column).agg(images=(column, "size"),
-                                        **({"accuracy": ("correct", "mean")} if images.labels else {}))
-    return explainers.mean_map_by_group(exps, groups), summary
+        predicted = np.asarray(model.classes_)[proba.argmax(axis=1)]
+        summary = audits.accuracy_by_group(images.labels, predicted, groups, name=column)
+    else:
+        summary = pd.Series(groups).value_counts().sort_index().rename("n").to_frame()
+        summary.index.name = column
+    return explainers.mean_map_by_group(exps, groups), summary.rename(columns={"n": "images"})
 
 
 # ============================================== widgets ===============================================

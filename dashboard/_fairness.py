@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from glasswing import audits
+from glasswing import audits, ingest
 from glasswing.audits._table import label
 from glasswing.ingest import Dataset, Model
 from glasswing.reports.charts import (
@@ -25,7 +25,6 @@ from glasswing.reports.charts import (
     threshold_figure,
 )
 
-MAX_GROUPS_PER_COLUMN = 50
 DEFAULT_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "precision"]
 HIGHEST = "Highest selection rate"
 LOGGED, SCORES, MODEL = "logged", "scores", "model"
@@ -58,22 +57,8 @@ def sources(data: Dataset, model: Model | None) -> list[Source]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def group_columns(sha256: str, roles_key: tuple, _data: Dataset) -> list[str]:
-    """Columns that can define groups: 2 to 50 distinct values, not the target/prediction/score."""
-    skip = {_data.roles.target, _data.roles.prediction, _data.roles.score}
-    out = []
-    for col in _data.frame.columns:
-        series = _data.frame[col]
-        if col in skip or (series.dtype.kind == "f" and col not in _data.roles.sensitive):
-            continue
-        if 2 <= series.nunique(dropna=True) <= MAX_GROUPS_PER_COLUMN:
-            out.append(col)
-    return out
-
-
-def roles_key(data: Dataset) -> tuple:
-    """Return the roles an audit depends on, as a hashable cache key."""
-    r = data.roles
-    return (r.target, r.prediction, r.score, r.sensitive, r.positive_label)
+    """``ingest.group_columns`` of the loaded data, once per data and roles."""
+    return ingest.group_columns(_data.frame, _data.roles)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -105,60 +90,23 @@ def model_scores(data_sha: str, model_sha: str, roles: tuple, _data: Dataset, _m
     return score
 
 
-@dataclass(frozen=True)
-class Scored:
-    """Counts at every threshold plus the threshold-free score metrics, for one grouping."""
-
-    sweep: pd.DataFrame
-    parts: dict
-    notes: tuple[str, ...]
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def scored_views(data_sha: str, model_sha: str, roles: tuple, source: str, columns: tuple,
-                 _data: Dataset, _model: Model | None) -> dict:
-    """Confusion counts at thresholds 0.00..1.00 and AUC/calibration by group, for every view."""
+                 _data: Dataset, _model: Model | None) -> audits.ThresholdSweep:
+    """Confusion counts of every view at every threshold, and AUC/calibration by group."""
     y_true = _data.frame[_data.roles.target].to_numpy()
     if source == MODEL:
         score = model_scores(data_sha, model_sha, roles, _data, _model)
     else:
         score = _data.frame[_data.roles.score].to_numpy()
-    sensitive = _data.frame.loc[:, list(columns)]
-    pos = _data.positive_label
-    prediction = _data.roles.prediction
-    if source == SCORES and prediction and _data.frame[prediction].notna().all():
-        # The logged audit already measured these scores on the same rows: reuse its AUC and calibration.
-        views = logged_views(data_sha, roles, columns, _data=_data)
-    else:
-        views = audits.group_metrics_views(y_true, None, sensitive, y_score=score, threshold=0.5,
-                                           pos_label=pos, n_boot=1)
-    out = {}
-    every = audits.threshold_sweep(y_true, score, sensitive, pos_label=pos)  # the intersection
-    for view, full in views.items():
-        sweep = _marginal(every, view, full.counts.index)
-        parts = {"group_scores": full.group_scores, "overall_scores": full.overall_scores,
-                 "reliability": full.reliability, "pos_label": full.pos_label}
-        out[view] = Scored(sweep, parts, full.notes)
-    return out
+    return audits.ThresholdSweep.from_scores(y_true, score, _data.frame.loc[:, list(columns)],
+                                             pos_label=_data.positive_label)
 
 
-def _marginal(sweep: pd.DataFrame, view: tuple, groups: pd.Index) -> pd.DataFrame:
-    """Sum the intersection's counts into a sub-grouping (counts add up), in ``groups`` order."""
-    if list(sweep.index.names[1:]) == list(view):
-        return sweep
-    summed = sweep.groupby(level=["threshold", *view], sort=False).sum()
-    keys = [k if isinstance(k, tuple) else (k,) for k in groups]
-    grid = summed.index.get_level_values(0).unique()
-    order = pd.MultiIndex.from_tuples([(t, *k) for t in grid for k in keys], names=summed.index.names)
-    return summed.reindex(order)
-
-
-def at_threshold(result: Scored, threshold: float, min_group_size: int) -> audits.GroupMetrics:
-    """Return the full audit at ``threshold`` (a multiple of 0.01), built from the cached counts."""
-    t = round(threshold, 2)
-    counts = result.sweep.xs(t, level="threshold")
-    return audits.GroupMetrics.from_counts(counts, threshold=t, min_group_size=min_group_size,
-                                           notes=result.notes, **result.parts)
+def at_threshold(sweep: audits.ThresholdSweep, view: tuple, threshold: float,
+                 min_group_size: int) -> audits.GroupMetrics:
+    """Return the full audit of ``view`` at ``threshold``, built from the cached counts."""
+    return sweep.audit(view, threshold, min_group_size=min_group_size)
 
 
 # ---------------------------------------------------------------------------------------- rendering
@@ -219,7 +167,7 @@ def charts(gm: audits.GroupMetrics, ff: audits.FourFifths, metrics: list[str], k
         right.plotly_chart(calibration_figure(gm), key=f"{key}.calibration", width="stretch")
 
 
-def threshold_chart(result: Scored, threshold: float, key: str) -> None:
+def threshold_chart(sweep: audits.ThresholdSweep, view: tuple, threshold: float, key: str) -> None:
     """Draw every group's selection rate and TPR across thresholds, the current one marked."""
-    st.plotly_chart(threshold_figure(result.sweep, round(threshold, 2)), key=f"{key}.threshold",
-                    width="stretch")
+    st.plotly_chart(threshold_figure(sweep.view_counts(view), sweep.nearest(threshold)),
+                    key=f"{key}.threshold", width="stretch")

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -69,26 +68,10 @@ def sample(choice: str) -> tuple[Any, Any, Any]:
 
 @st.cache_data(max_entries=32, show_spinner="Scoring the model on the data...")
 def performance(model_sha: str, data_sha: str, roles: Any, _model: ingest.Model, _data: Any) -> dict:
-    """Return ``{"n", "accuracy", "auc"}`` of the model on labelled data (AUC: tabular binary only).
+    """``audits.model_performance`` (n, accuracy, AUC), once per model, data and roles."""
+    from glasswing import audits
 
-    Plain scikit-learn metrics; labels and classes are compared as text so ``1`` matches ``"1"``.
-    """
-    from sklearn.metrics import accuracy_score, roc_auc_score
-
-    if isinstance(_data, ingest.Dataset):
-        inputs = _data.frame if _model.feature_names else _data.X
-        y_true = _data.y_true.astype(str).to_numpy()
-    else:
-        inputs, y_true = _data.images, np.asarray(_data.labels, dtype=str)
-    proba = _model.predict_proba(inputs)
-    classes = np.asarray(_model.classes_).astype(str)
-    y_pred = classes[proba.argmax(axis=1)]
-    result = {"n": len(y_true), "accuracy": float(accuracy_score(y_true, y_pred)), "auc": None}
-    positive = str(getattr(_data, "positive_label", None))
-    if isinstance(_data, ingest.Dataset) and positive in classes and len(set(y_true)) == 2:
-        column = list(classes).index(positive)
-        result["auc"] = float(roc_auc_score(y_true == positive, proba[:, column]))
-    return result
+    return audits.model_performance(_model, _data)
 
 
 # =============================================== storing ==============================================

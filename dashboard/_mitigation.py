@@ -8,7 +8,6 @@ mutated. The methods tried in this session are kept as plain summary rows for th
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +15,7 @@ import streamlit as st
 from glasswing import audits
 from glasswing._paths import sample_dir
 from glasswing.audits._mitigation import MitigationResult
+from glasswing.dashboard._state import roles_key
 from glasswing.ingest import Dataset, Model
 
 TRIED = "mitigation.tried"  # {"context": ..., "rows": [MitigationResult.summary(), ...]}
@@ -43,43 +43,32 @@ def training_sources(data: Dataset) -> list[str]:
     return sources
 
 
-def _roles_key(data: Dataset) -> tuple:
-    r = data.roles
-    return (r.target, r.sensitive, r.features, r.positive_label)
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
-def _read_training(sha256: str, roles_key: tuple, name: str, _source) -> Dataset:
+def _read_training(sha256: str, roles_key: tuple, name: str, _source, _roles) -> Dataset:
     from glasswing import ingest
 
-    target, sensitive, features, positive = roles_key
-    return ingest.load_dataset(_source, target=target, sensitive=sensitive, features=features or None,
-                               positive_label=positive, name=name)
+    return ingest.load_dataset(_source, target=_roles.target, sensitive=_roles.sensitive,
+                               features=_roles.features or None, positive_label=_roles.positive_label,
+                               name=name)
 
 
 def training_data(source: str, data: Dataset, upload) -> tuple[Dataset, Dataset] | None:
     """Return (train, held-out) for the chosen source, or None while an upload is awaited."""
     if source == TRAIN_SPLIT:
-        return _split(data.sha256, _roles_key(data), _data=data)
+        return _split(data.sha256, roles_key(data), _data=data)
     if source == TRAIN_SAMPLE:
-        raw = (sample_dir() / SAMPLE_TRAIN_FILE).read_bytes()
-        return _read_training(hashlib.sha256(raw).hexdigest(), _roles_key(data), SAMPLE_TRAIN_FILE, raw), data
-    if upload is None:
+        raw, name = (sample_dir() / SAMPLE_TRAIN_FILE).read_bytes(), SAMPLE_TRAIN_FILE
+    elif upload is None:
         return None
-    raw = upload.getvalue()
-    return _read_training(hashlib.sha256(raw).hexdigest(), _roles_key(data), upload.name, raw), data
+    else:
+        raw, name = upload.getvalue(), upload.name
+    return _read_training(hashlib.sha256(raw).hexdigest(), roles_key(data), name, raw, data.roles), data
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _split(sha256: str, roles_key: tuple, *, _data: Dataset) -> tuple[Dataset, Dataset]:
-    from sklearn.model_selection import train_test_split
-
-    frame = _data.frame
-    train, test = train_test_split(frame, test_size=HOLDOUT, random_state=0, stratify=_data.y_true)
-    return (replace(_data, frame=train.sort_index(), name=f"{_data.name} (70%)",
-                    sha256=hashlib.sha256(f"{sha256}|train".encode()).hexdigest()),
-            replace(_data, frame=test.sort_index(), name=f"{_data.name} (30%)",
-                    sha256=hashlib.sha256(f"{sha256}|test".encode()).hexdigest()))
+    """``audits.holdout_split`` (70% to retrain, 30% held out), once per data and roles."""
+    return audits.holdout_split(_data, test_size=HOLDOUT, seed=0)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -91,13 +80,13 @@ def run(model_sha: str, train_sha: str, test_sha: str, roles_key: tuple, method:
 
 def run_shown(args: dict, model: Model, train: Dataset, test: Dataset) -> MitigationResult:
     """Run (or fetch from the cache) the mitigation described by ``args``."""
-    return run(model.sha256, train.sha256, test.sha256, _roles_key(test), args["method"], args["constraint"],
+    return run(model.sha256, train.sha256, test.sha256, roles_key(test), args["method"], args["constraint"],
                args["seed"], _model=model, _train=train, _test=test)
 
 
 def context(model: Model, train: Dataset, test: Dataset) -> tuple:
     """Return what the tried methods must share to sit on one chart: model, data and roles."""
-    return (model.sha256, train.sha256, test.sha256, _roles_key(test))
+    return (model.sha256, train.sha256, test.sha256, roles_key(test))
 
 
 def remember(result: MitigationResult, context: tuple) -> list[dict]:

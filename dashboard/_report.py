@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from glasswing import audits, reports
+from glasswing.dashboard._state import roles_key
 from glasswing.ingest import Dataset, Model
 from glasswing.reports._build import NO_AUDIT
 from glasswing.reports._model import metric_label
@@ -29,11 +30,6 @@ CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-wei
                 "unchanged": "", "n/a": "color: #777777"}
 
 
-def _roles_key(data: Dataset) -> tuple:
-    r = data.roles
-    return (r.target, r.prediction, r.score, r.sensitive, r.features, r.positive_label)
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def _audit(data_sha: str, model_sha: str | None, roles_key: tuple, sensitive: tuple[str, ...],
            _data: Dataset, _model: Model | None) -> dict:
@@ -43,7 +39,7 @@ def _audit(data_sha: str, model_sha: str | None, roles_key: tuple, sensitive: tu
 def audit(data: Dataset, model: Model | None, sensitive: list[str]) -> dict:
     """Return the audit of ``data`` (model or logged predictions) as ``GroupMetrics.to_dict()``."""
     tabular = model if model is not None and model.modality == "tabular" else None
-    return _audit(data.sha256, tabular.sha256 if tabular else None, _roles_key(data), tuple(sensitive),
+    return _audit(data.sha256, tabular.sha256 if tabular else None, roles_key(data), tuple(sensitive),
                   _data=data, _model=tabular)
 
 
@@ -61,7 +57,7 @@ def _explanations(model_sha: str, data_sha: str, roles_key: tuple, method: str, 
 
 def explanations(model: Model, data, method: str, rows: list[int]) -> list:
     """Explanations of table rows or images for the report (``reports.report_explanations``, cached)."""
-    roles = _roles_key(data) if isinstance(data, Dataset) else ()
+    roles = roles_key(data) if isinstance(data, Dataset) else ()
     return _explanations(model.sha256, data.sha256, roles, method, tuple(rows), _model=model, _data=data)
 
 

@@ -6,6 +6,7 @@ Keys are prefixed ``gw.``; pages keep their own widget state under ``<page>.`` p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,16 @@ DATASET = "gw.dataset"
 IMAGES = "gw.images"
 UNEXPECTED = ("Something went wrong while {doing}; your loaded data and earlier results are unchanged. "
               "The details are in the server log.")
+
+
+def roles_key(data: Any) -> tuple:
+    """Return the column roles of a loaded dataset as a hashable cache key (empty for images or nothing).
+
+    Every cached call whose result depends on the roles takes this next to the data's digest, so that
+    the dashboard's three helper modules key their caches the same way.
+    """
+    roles = getattr(data, "roles", None)
+    return dataclasses.astuple(roles) if roles is not None else ()
 
 
 def get(key: str) -> Any:

@@ -6,6 +6,7 @@ Nothing here unpickles a file unless the caller passes ``trusted=True``.
 from glasswing.ingest import samples
 from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import IngestError, UntrustedFileError
+from glasswing.ingest._groups import group_columns
 from glasswing.ingest._images import MAX_IMAGE_MEGAPIXELS, ImageSet, load_image, load_images
 from glasswing.ingest._model import ImagePreprocess, Model
 from glasswing.ingest._model_files import CODE_RUNNING_FORMATS, as_preprocess, detect_model_format, load_model
@@ -27,6 +28,7 @@ __all__ = [
     "as_preprocess",
     "check_model_fits",
     "detect_model_format",
+    "group_columns",
     "load_dataset",
     "load_image",
     "load_images",

@@ -20,7 +20,7 @@ if not options:
 
 candidates = []
 with _state.guard("reading the audit settings"):
-    candidates = fair.group_columns(data.sha256, fair.roles_key(data), _data=data)
+    candidates = fair.group_columns(data.sha256, _state.roles_key(data), _data=data)
 default = [c for c in data.roles.sensitive if c in candidates] or candidates[:1]
 left, middle, right = st.columns([2, 2, 1])
 sensitive = left.multiselect("Sensitive features", candidates, default=default, key="fairness.sensitive",
@@ -53,12 +53,12 @@ with _state.guard("auditing the groups"):
     if source.thresholded:
         with st.spinner("Counting every group at every threshold..."):
             scored = fair.scored_views(data.sha256, model.sha256 if source.kind == fair.MODEL else "",
-                                       fair.roles_key(data), source.kind, tuple(sensitive), _data=data,
-                                       _model=model if source.kind == fair.MODEL else None)[columns]
-        gm = fair.at_threshold(scored, threshold, min_n)
+                                       _state.roles_key(data), source.kind, tuple(sensitive), _data=data,
+                                       _model=model if source.kind == fair.MODEL else None)
+        gm = fair.at_threshold(scored, columns, threshold, min_n)
     else:
         with st.spinner("Counting every group..."):
-            views_gm = fair.logged_views(data.sha256, fair.roles_key(data), tuple(sensitive), _data=data)
+            views_gm = fair.logged_views(data.sha256, _state.roles_key(data), tuple(sensitive), _data=data)
         gm = fair.with_min_size(views_gm[columns], min_n)
     metrics = [m for m in metrics if m in gm.metrics]
 
@@ -82,4 +82,4 @@ with _state.guard("auditing the groups"):
     fair.charts(gm, ff, metrics, key)
     if source.thresholded:
         st.subheader("Threshold")
-        fair.threshold_chart(scored, threshold, key)
+        fair.threshold_chart(scored, columns, threshold, key)

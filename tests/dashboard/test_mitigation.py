@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from glasswing.audits import _mitigation as mit
 from glasswing.dashboard import _mitigation as dmit
+from glasswing.dashboard._state import roles_key
 from glasswing.ingest import Model, samples
 from tests.conftest import new_apptest
 
@@ -72,7 +73,7 @@ def test_reweighing_on_the_samples_before_and_after(german):
         (model.predict(data.X)[data.frame["sex"] == "female"] == 1).mean(), abs=5e-4)  # shown to 3 places
     assert len(at.get("plotly_chart")) == 2
     # exports: the weights CSV and a skops model that predicts like the refit
-    result = dmit.run(model.sha256, *_shas(train, data), dmit._roles_key(data), "reweighing",
+    result = dmit.run(model.sha256, *_shas(train, data), roles_key(data), "reweighing",
                       "demographic_parity", 0, _model=model, _train=train, _test=data)
     csv = pd.read_csv(io.BytesIO(dmit.weights_csv(result, train)))
     assert list(csv.columns) == ["sex", "risk", "weight"]

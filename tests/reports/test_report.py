@@ -12,8 +12,8 @@ import pytest
 
 from glasswing import reports
 from glasswing.explainers import Explanation
-from glasswing.reports import Report, ReportError, build_report, render_html, render_pdf
 from glasswing.explainers._rows import ROW_OUT_OF_RANGE
+from glasswing.reports import Report, ReportError, build_report, render_html, render_pdf
 from glasswing.reports._build import NO_AUDIT, explanation_figure, heatmap_png
 from glasswing.reports._model import NOT_A_REPORT
 from glasswing.reports._render import CANNOT_WRITE, TEMPLATES, UNKNOWN_FORMAT, rates_chart
