@@ -131,18 +131,10 @@ def warnings(gm: audits.GroupMetrics) -> None:
 
 
 def disparity_table(gm: audits.GroupMetrics) -> pd.DataFrame:
-    """Return the summary disparities for display: value, interval, which groups, and the plain-words note."""
-    table = gm.disparities()
-    conf = f"{gm.confidence:.0%}"
-    return pd.DataFrame({
-        "disparity": [n.replace("_", " ") for n in table.index],
-        "value": table["value"].round(3),
-        f"{conf} bootstrap interval": [f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(table["low"], table["high"],
-                                                                               strict=True)],
-        "between": [" vs ".join(g) for g in table["groups"]],
-        "note": ["" if d else ("not distinguishable from " + ("zero" if n.endswith("difference") else "one"))
-                 for n, d in zip(table.index, table["distinguishable"], strict=True)],
-    })
+    """Return ``GroupMetrics.disparity_table()`` for display (the report and the CLI show the same rows)."""
+    table = gm.disparity_table().reset_index(drop=True)
+    table["value"] = [None if v is None else round(v, 3) for v in table["value"]]
+    return table
 
 
 def reference_table(gm: audits.GroupMetrics, reference: str, metrics: list[str]) -> pd.DataFrame:

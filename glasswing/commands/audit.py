@@ -164,13 +164,13 @@ def render(gm, about: dict) -> str:
            "small to conclude from.", "",
            f"Disparities (between groups; {gm.confidence:.0%} bootstrap intervals, {gm.n_boot:,} replicates, "
            f"seed {gm.seed}):"]
-    disp = gm.disparities()
+    disp = gm.disparity_table()
+    interval = disp.columns[2]
     width = max(len(n) for n in disp.index)
     for name, row in disp.iterrows():
-        note = "" if row["distinguishable"] else \
-            "  not distinguishable from " + ("zero" if name.endswith("difference") else "one")
-        span = f"({row['low']:.3f} to {row['high']:.3f})"
-        out.append(f"  {name.ljust(width)}  {row['value']:.3f}  {span}{note}")
+        value = "undefined" if row["value"] is None else f"{row['value']:.3f}"
+        note = f"  {row['note']}" if row["note"] else ""
+        out.append(f"  {name.ljust(width)}  {value}  ({row[interval]})  {row['verdict'].lower()}{note}")
     out += ["", gm.four_fifths().sentence]
     if gm.warnings:
         out += ["", "Warnings:", *(f"  - {w}" for w in gm.warnings)]
