@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from glasswing._plain import json_safe
-from glasswing.audits._intervals import bootstrap_cells, percentile_interval, wilson_interval
+from glasswing.audits._intervals import katz_ratio, newcombe_difference, wilson_interval
 from glasswing.audits._table import CELLS, RATE_NAMES, group_label, label, numerators, rates
 from glasswing.audits._validate import AuditError
 from glasswing.audits._verdicts import FOUR_FIFTHS, disparity_rows, interval_text
@@ -52,7 +52,7 @@ _python = json_safe
 
 @dataclass(frozen=True)
 class FourFifths:
-    """The four-fifths (80%) rule on selection rates, with bootstrap intervals for each ratio.
+    """The four-fifths (80%) rule on selection rates, with a Katz log interval for each ratio.
 
     Attributes
     ----------
@@ -62,7 +62,7 @@ class FourFifths:
     reference : str
         The group compared against (by default the one with the highest selection rate).
     ratios : pandas.DataFrame
-        Per group: selection_rate, ratio (to the reference), low, high (bootstrap interval), n, small.
+        Per group: selection_rate, ratio (to the reference), low, high (Katz interval), n, small.
     sentence : str
         The verdict in plain words.
     """
@@ -100,9 +100,10 @@ class GroupMetrics:
     min_group_size : int
         Groups with fewer rows are flagged as too small to conclude from.
     confidence : float
-        Level of every interval (Wilson for rates, percentile bootstrap for disparities).
+        Level of every interval (Wilson for rates, Newcombe for differences, Katz for ratios).
     n_boot, seed : int
-        Bootstrap replicates and seed (the same counts and seed always give the same intervals).
+        Kept in the settings for scripts that pass them; the intervals are closed-form score intervals,
+        so they no longer depend on them.
     notes : tuple of str
         Sentences about the input (rows left out, missing sensitive values, empty intersections).
     """
@@ -278,14 +279,53 @@ class GroupMetrics:
             return ratios.apply(lambda col: col.transform(lambda x: 1 / x if x > 1 else x)).min()
         raise AuditError(BAD_METHOD.format(method=method))
 
-    # ------------------------------------------------------------------ bootstrap
+    # ------------------------------------------------------------------ intervals of comparisons
     @cached_property
-    def _replicates(self) -> tuple[np.ndarray, np.ndarray]:
-        """Bootstrap rates: (n_boot, G, M) per group and (n_boot, M) overall."""
-        cells = bootstrap_cells(self._cells, self._rows, self.n_boot, self.seed)
-        group_rates, _ = rates(cells)
-        overall_rates, _ = rates(cells.sum(axis=1))
-        return group_rates, overall_rates
+    def _num_den(self) -> tuple[np.ndarray, np.ndarray]:
+        """Numerators and denominators of every rate per group (G, M), on the scale of rows.
+
+        With sample weights the counts are rescaled so that the weights average 1 within each group
+        (as for the Wilson intervals of ``intervals``).
+        """
+        num = numerators(self._cells)
+        _, den = rates(self._cells)
+        totals = self._cells.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(totals > 0, self._rows[:, None] / totals, 0.0)
+        return num * scale, den * scale
+
+    def compare(self, metric: str, a, b, kind: str = "difference") -> tuple[float, float, float]:
+        """Compare one rate between two groups: the value and its score-based interval.
+
+        ``kind="difference"`` gives ``rate(a) - rate(b)`` with Newcombe's hybrid score interval (method
+        10); ``kind="ratio"`` gives ``rate(a) / rate(b)`` with Katz's log interval (0.5 added to every
+        cell where a count is zero). Both stay valid at zero counts. ``a`` or ``b`` may be ``"overall"``
+        (all rows, treated as a sample of its own: an approximation, since a group is part of it).
+
+        Returns
+        -------
+        (value, low, high) : tuple of float
+            NaN where a rate is undefined (no rows in its denominator).
+        """
+        j = RATE_NAMES.index(metric)
+        num, den = self._num_den
+
+        def counts(g):
+            if isinstance(g, str) and g == "overall":
+                return num[:, j].sum(), den[:, j].sum()
+            pos = self._position(g)
+            return num[pos, j], den[pos, j]
+
+        (x1, n1), (x2, n2) = counts(a), counts(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p1, p2 = x1 / n1 if n1 > 0 else np.nan, x2 / n2 if n2 > 0 else np.nan
+            if kind == "difference":
+                lo, hi = newcombe_difference(x1, n1, x2, n2, self.confidence)
+                value = p1 - p2
+            else:
+                lo, hi = katz_ratio(x1, n1, x2, n2, self.confidence)
+                value = p1 / p2 if p2 > 0 else np.nan
+        return float(value), float(lo), float(hi)
 
     def _disparity(self, name: str, kind: str, method: Method) -> dict:
         """Point value (fairlearn's definition), the pair of groups that defines it, and its interval."""
@@ -296,13 +336,11 @@ class GroupMetrics:
         value = float(combine([values[m] for m in parts]))
         metric = next((m for m in parts if values[m] == value or (np.isnan(value) and np.isnan(values[m]))),
                       parts[0])
-        j = RATE_NAMES.index(metric)
-        reps, reps_overall = self._replicates
         col = self.by_group[metric].to_numpy()
         overall = float(self.overall[metric])
         if method == "between_groups":
             hi_g, lo_g = int(np.argmax(col)), int(np.argmin(col))
-            a, b = reps[:, hi_g, j], reps[:, lo_g, j]
+            high, low = (hi_g, lo_g)
             groups = [self.describe(hi_g), self.describe(lo_g)]
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -310,25 +348,28 @@ class GroupMetrics:
             g = int(np.nanargmax(score) if kind == "difference" else
                     (np.nanargmin(score) if np.isfinite(score).any() else 0))
             above = col[g] >= overall
-            a, b = (reps[:, g, j], reps_overall[:, j]) if above else (reps_overall[:, j], reps[:, g, j])
+            high, low = (g, "overall") if above else ("overall", g)
             groups = [self.describe(g), "overall"] if above else ["overall", self.describe(g)]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = a - b if kind == "difference" else b / a
-        lo, hi = percentile_interval(stat, self.confidence) if np.isfinite(value) else (np.nan, np.nan)
-        lo, hi = float(lo), float(hi)
+        if kind == "difference":
+            _, lo, hi = self.compare(metric, high, low, "difference")
+        else:
+            _, lo, hi = self.compare(metric, low, high, "ratio")
+        if not np.isfinite(value):
+            lo, hi = np.nan, np.nan
         if kind == "difference":
             distinguishable = bool(np.isfinite(lo) and lo > 0)
         else:
             distinguishable = bool(np.isfinite(hi) and hi < 1)
-        return {"name": f"{name}_{kind}", "value": value, "low": lo, "high": hi, "metric": metric,
-                "groups": groups, "distinguishable": distinguishable}
+        return {"name": f"{name}_{kind}", "value": value, "low": float(lo), "high": float(hi),
+                "metric": metric, "groups": groups, "distinguishable": distinguishable}
 
     def disparities(self, method: Method = "between_groups") -> pd.DataFrame:
-        """Every summary disparity with its bootstrap interval and whether it is distinguishable from none.
+        """Every summary disparity with its interval and whether it is distinguishable from none.
 
-        The interval is a seeded percentile bootstrap (``n_boot`` stratified replicates) of the gap between
-        the two groups that define the disparity (the highest and lowest at the point estimate). A difference
-        is *distinguishable from zero* when its interval lies above 0, a ratio when its interval lies below 1.
+        The interval compares the two groups that define the disparity (the highest and lowest at the point
+        estimate): Newcombe's hybrid score interval for a difference, Katz's log interval for a ratio
+        (:meth:`compare`); both stay valid when a count is zero. A difference is *distinguishable from
+        zero* when its interval lies above 0, a ratio when its interval lies below 1.
 
         Returns
         -------
@@ -391,7 +432,10 @@ class GroupMetrics:
 
     # ------------------------------------------------------------------ reference group and four-fifths
     def relative_to(self, reference, metrics: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
-        """Each group's metrics against a reference group: difference and ratio with bootstrap intervals.
+        """Each group's metrics against a reference group: difference and ratio with score intervals.
+
+        Differences carry Newcombe's hybrid score interval and ratios Katz's log interval (see
+        :meth:`compare`).
 
         Parameters
         ----------
@@ -412,15 +456,14 @@ class GroupMetrics:
         for name in names:
             if name not in RATE_NAMES:
                 raise AuditError(UNKNOWN_METRIC.format(name=name, names=", ".join(RATE_NAMES)))
-        reps, _ = self._replicates
         rows = []
         for name in names:
-            j = RATE_NAMES.index(name)
             col = self.by_group[name].to_numpy()
-            diff_lo, diff_hi = percentile_interval(reps[:, :, j] - reps[:, [ref], j], self.confidence)
+            num, den = (m[:, RATE_NAMES.index(name)] for m in self._num_den)
+            diff_lo, diff_hi = newcombe_difference(num, den, num[ref], den[ref], self.confidence)
+            ratio_lo, ratio_hi = katz_ratio(num, den, num[ref], den[ref], self.confidence)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_lo, ratio_hi = percentile_interval(reps[:, :, j] / reps[:, [ref], j], self.confidence)
-                ratio = col / col[ref]
+                ratio = col / col[ref] if col[ref] > 0 else np.full(len(col), np.nan)
             for g in range(len(col)):
                 rows.append({"group": self.labels[g], "metric": name, "value": col[g],
                              "reference_value": col[ref], "difference": col[g] - col[ref],
@@ -467,7 +510,7 @@ class GroupMetrics:
         if np.isfinite(r["high"]):
             chance = ("entirely below the line" if r["high"] < threshold
                       else f"which reaches {threshold:.2f}, so the shortfall may be chance")
-            sentence += (f". Its {self.confidence:.0%} bootstrap interval is {r['low']:.2f} to "
+            sentence += (f". Its {self.confidence:.0%} interval is {r['low']:.2f} to "
                          f"{r['high']:.2f}, {chance}")
         if r["small"] or ratios["small"].iloc[ref]:
             sentence += (f"; a group with fewer than {self.min_group_size:,} rows is involved, so treat "
