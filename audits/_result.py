@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from glasswing._plain import json_safe
+from glasswing.audits._headline import TOO_FEW
 from glasswing.audits._intervals import katz_ratio, newcombe_difference, wilson_interval
 from glasswing.audits._table import CELLS, RATE_NAMES, group_label, label, numerators, rates
 from glasswing.audits._validate import AuditError
-from glasswing.audits._verdicts import FOUR_FIFTHS, disparity_rows, interval_text
+from glasswing.audits._verdicts import FOUR_FIFTHS, FOUR_FIFTHS_CONTEXT, disparity_rows, interval_text
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,14 @@ class GroupMetrics:
         so they no longer depend on them.
     notes : tuple of str
         Sentences about the input (rows left out, missing sensitive values, empty intersections).
+    four_fifths_threshold : float
+        The line of the four-fifths rule (0.8), a setting of the headline verdict.
+    include_small_groups : bool
+        Whether the headline (:meth:`headline`) puts the groups under ``min_group_size`` back.
+    decision : dict
+        The decision rule audited, in the user's words: ``source`` (where predictions came from),
+        ``selected`` (what a positive prediction means, e.g. "predicted to reoffend"), ``score`` (the
+        column or model score thresholded, if any). See :meth:`decision_rule`.
     """
 
     counts: pd.DataFrame
@@ -119,6 +128,9 @@ class GroupMetrics:
     n_boot: int = 1000
     seed: int = 0
     notes: tuple[str, ...] = field(default=())
+    four_fifths_threshold: float = FOUR_FIFTHS
+    include_small_groups: bool = False
+    decision: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -472,12 +484,15 @@ class GroupMetrics:
                              "distinguishable": bool(g != ref and (diff_lo[g] > 0 or diff_hi[g] < 0))})
         return pd.DataFrame(rows)
 
-    def four_fifths(self, reference=None, threshold: float = FOUR_FIFTHS) -> FourFifths:
-        """Apply the four-fifths rule to selection rates and say the verdict in plain words.
+    def four_fifths(self, reference=None, threshold: float | None = None) -> FourFifths:
+        """Apply the four-fifths rule to selection rates of every group and say the verdict in plain words.
 
         Each group's selection rate is divided by the reference group's (by default the highest selection
-        rate, as in the US Uniform Guidelines); the rule is met when no ratio falls below ``threshold``.
+        rate, as in the US Uniform Guidelines); the rule is met when no ratio falls below ``threshold``
+        (``four_fifths_threshold`` by default). The headline verdict, on adequate groups only, is
+        ``headline().four_fifths``.
         """
+        threshold = self.four_fifths_threshold if threshold is None else float(threshold)
         rate = self.by_group["selection_rate"].to_numpy()
         ref = int(np.argmax(rate)) if reference is None else self._position(reference)
         rel = self.relative_to(ref, ["selection_rate"])
@@ -517,6 +532,56 @@ class GroupMetrics:
                          "it as indicative")
         return FourFifths(False, threshold, ref_label, ref_rate, ratios, sentence + ".")
 
+    # ------------------------------------------------------------------ headline and decision rule
+    def headline(self, include_small_groups: bool | None = None):
+        """Return the verdicts on adequate groups (``audits._headline.Headline``).
+
+        The four-fifths verdict and the summary disparities over the groups with at least
+        ``min_group_size`` rows and the counts each disparity needs; the groups left out are listed with
+        their sizes and rates. ``include_small_groups`` (default: the field of the same name) puts the
+        small groups back.
+        """
+        from glasswing.audits._headline import headline
+
+        if include_small_groups is None or include_small_groups == self.include_small_groups:
+            return self._headline
+        return headline(self, include_small_groups)
+
+    @cached_property
+    def _headline(self):
+        from glasswing.audits._headline import headline
+
+        return headline(self)
+
+    @property
+    def confusion(self) -> pd.DataFrame:
+        """Confusion counts per group (TP, FP, FN, TN and n), in ``by_group`` order, labelled."""
+        frame = self.counts.loc[:, ["tp", "fp", "fn", "tn", "n"]].copy()
+        frame.index = pd.Index(self.labels, name=" · ".join(self.sensitive_names))
+        return frame.rename(columns={"tp": "TP", "fp": "FP", "fn": "FN", "tn": "TN"})
+
+    def decision_rule(self) -> dict:
+        """Return the decision rule audited, stated once for the page, the PDF, the HTML and the JSON.
+
+        Keys: favourable (the positive label), threshold (or None), rule (in words), source, selected
+        (what "selected" means), accuracy and auc overall, and confusion (TP, FP, FN, TN per group).
+        """
+        d = self.decision or {}
+        score = d.get("score")
+        if self.threshold is not None:
+            rule = f"{score or 'the score'} >= {self.threshold:g} is predicted {self.pos_label!r}"
+        else:
+            rule = f"the predicted label {self.pos_label!r} counts as selected"
+        selected = d.get("selected") or f"predicted {self.pos_label!r}"
+        auc = self.overall.get("auc") if self.overall_scores is not None else None
+        return json_safe({
+            "favourable": self.pos_label, "threshold": self.threshold, "rule": rule,
+            "source": d.get("source") or "", "selected": selected, "score": score,
+            "accuracy": float(self.overall["accuracy"]), "auc": auc,
+            "confusion": [{"group": label, **{k: int(round(v)) for k, v in row.items()}}
+                          for label, row in self.confusion.iterrows()],
+        })
+
     # ------------------------------------------------------------------ warnings and findings
     @property
     def small_groups(self) -> pd.DataFrame:
@@ -541,17 +606,21 @@ class GroupMetrics:
         return out
 
     def findings(self, method: Method = "between_groups") -> list[str]:
-        """Say the audit in plain words: the four-fifths verdict, then each disparity with its interval."""
-        out = [self.four_fifths().sentence]
-        table = self.disparities(method)
+        """Say the audit in plain words: the headline four-fifths verdict, then each headline disparity.
+
+        Both on adequate groups (:meth:`headline`); the groups left out are named in the first sentence.
+        """
+        head = self.headline()
+        out = [head.sentence]
+        table = head.disparities if method == "between_groups" else self.disparities(method)
         for name in ("demographic_parity_difference", "equalized_odds_difference",
                      "equal_opportunity_difference", "predictive_parity_difference"):
-            row = table.loc[name]
             words = name.replace("_", " ").capitalize()
-            if not np.isfinite(row["value"]):
-                out.append(f"{words} is undefined.")
+            if name not in table.index or not np.isfinite(table.loc[name, "value"]):
+                out.append(f"{words} is undefined: {TOO_FEW} with the counts it needs.")
                 continue
-            span = f"{self.confidence:.0%} interval {row['low']:.3f} to {row['high']:.3f}"
+            row = table.loc[name]
+            span = f"{self.confidence:.0%} interval {interval_text(row['low'], row['high'])}"
             between = " and ".join(row["groups"])
             if row["distinguishable"]:
                 out.append(f"{words} is {row['value']:.3f} ({span}), between {between}.")
@@ -579,6 +648,8 @@ class GroupMetrics:
                                   for m in RATE_NAMES}
             entry["small"] = bool(self._rows[g] < self.min_group_size)
             entry["label"] = self.labels[g]
+            entry["confusion"] = {c: _python(float(self.counts[c].iloc[g]))
+                                  for c in ("tp", "fp", "fn", "tn")}
             by_group.append(entry)
         disp = self.disparities()
         ff = self.four_fifths()
@@ -590,15 +661,24 @@ class GroupMetrics:
                                               for k, v in row.items()}} for name, row in disp.iterrows()],
             "disparity_table": self._verdict_rows(),
             "four_fifths": {"passed": ff.passed, "threshold": ff.threshold, "reference": ff.reference,
-                            "sentence": ff.sentence},
+                            "sentence": ff.sentence, "context": FOUR_FIFTHS_CONTEXT},
+            "headline": self.headline().to_dict(self.confidence),
+            "decision_rule": self.decision_rule(),
             "warnings": list(self.warnings),
             "settings": {"sensitive": list(self.sensitive_names), "pos_label": _python(self.pos_label),
                          "threshold": self.threshold, "min_group_size": self.min_group_size,
-                         "confidence": self.confidence, "n_boot": self.n_boot, "seed": self.seed},
+                         "confidence": self.confidence, "n_boot": self.n_boot, "seed": self.seed,
+                         "four_fifths_threshold": self.four_fifths_threshold,
+                         "include_small_groups": self.include_small_groups,
+                         "intervals": ("Wilson (rates), Newcombe hybrid score (differences), "
+                                       "Katz log (ratios)")},
         }
 
     def table(self, metrics: tuple[str, ...] | list[str] | None = None, digits: int = 3) -> pd.DataFrame:
-        """Return a display table: a row per group, each rate with its interval ``"0.412 (0.371-0.455)"``."""
+        """Return a display table: a row per group, each rate with its interval ``"0.412 (0.371-0.455)"``.
+
+        An undefined rate (no rows in its denominator) reads ``"undefined"``, never a number.
+        """
         names = list(metrics) if metrics is not None else list(self.metrics)
         frame = pd.DataFrame(index=pd.Index(self.labels, name=" · ".join(self.sensitive_names)))
         frame["n"] = self._rows
@@ -609,8 +689,9 @@ class GroupMetrics:
             col = self.by_group[name].to_numpy()
             if name in RATE_NAMES:
                 lo, hi = iv[(name, "low")].to_numpy(), iv[(name, "high")].to_numpy()
-                frame[label(name)] = [f"{v:.{digits}f} ({a:.{digits}f}-{b:.{digits}f})"
-                                      for v, a, b in zip(col, lo, hi, strict=True)]
+                und = self.undefined[name].to_numpy()
+                frame[label(name)] = ["undefined" if u else f"{v:.{digits}f} ({a:.{digits}f}-{b:.{digits}f})"
+                                      for v, a, b, u in zip(col, lo, hi, und, strict=True)]
             else:
                 frame[label(name)] = ["n/a" if not np.isfinite(v) else f"{v:.{digits}f}" for v in col]
         frame["small"] = self._rows < self.min_group_size
