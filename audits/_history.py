@@ -339,6 +339,13 @@ def _fairer_direction(metric: str) -> str | None:
     return None
 
 
+def headline_summary(audit: Mapping) -> dict:
+    """Return the summary an audit leads with: its headline's (adequate groups), else ``summary``."""
+    headline = audit.get("headline")
+    head = headline.get("summary") if isinstance(headline, Mapping) else None
+    return dict(head if head is not None else audit.get("summary") or {})
+
+
 def compare_runs(before: AuditRun | Mapping, after: AuditRun | Mapping) -> pd.DataFrame:
     """Compare the disparity summaries of two runs: which disparities improved, which got worse.
 
@@ -361,8 +368,7 @@ def compare_runs(before: AuditRun | Mapping, after: AuditRun | Mapping) -> pd.Da
     >>> compare_runs(a, b)[["metric", "change"]].values.tolist()
     [['demographic_parity_difference', 'improved']]
     """
-    a = (before.audit if isinstance(before, AuditRun) else before).get("summary", {}) or {}
-    b = (after.audit if isinstance(after, AuditRun) else after).get("summary", {}) or {}
+    a, b = (headline_summary(r.audit if isinstance(r, AuditRun) else r) for r in (before, after))
     rows = []
     for metric in [m for m in a if m in b]:
         direction = _fairer_direction(metric)

@@ -193,9 +193,10 @@ class MitigationResult:
 
 
 def _disparity(metrics: GroupMetrics, name: str) -> float:
-    summary = metrics.summary()
+    """Return a headline disparity (adequate groups; NaN when fewer than two qualify) or a difference."""
+    summary = metrics.headline().summary
     if name in summary:
-        return float(summary[name])
+        return float("nan") if summary[name] is None else float(summary[name])
     return float(metrics.difference()[name])
 
 

@@ -563,8 +563,10 @@ class GroupMetrics:
     def decision_rule(self) -> dict:
         """Return the decision rule audited, stated once for the page, the PDF, the HTML and the JSON.
 
-        Keys: favourable (the positive label), threshold (or None), rule (in words), source, selected
-        (what "selected" means), accuracy and auc overall, and confusion (TP, FP, FN, TN per group).
+        Keys: favourable and positive_label (the label counted as positive, the outcome being "selected";
+        whether that is good for the person is what ``selected`` says in the user's words), threshold (or
+        None), rule (in words), source, label_map (target values mapped onto a model's classes), grouping
+        (bands and merges), accuracy and auc overall, and confusion (TP, FP, FN, TN per group).
         """
         d = self.decision or {}
         score = d.get("score")
@@ -575,8 +577,10 @@ class GroupMetrics:
         selected = d.get("selected") or f"predicted {self.pos_label!r}"
         auc = self.overall.get("auc") if self.overall_scores is not None else None
         return json_safe({
-            "favourable": self.pos_label, "threshold": self.threshold, "rule": rule,
+            "favourable": self.pos_label, "positive_label": self.pos_label, "threshold": self.threshold,
+            "rule": rule,
             "source": d.get("source") or "", "selected": selected, "score": score,
+            "label_map": d.get("label_map"), "grouping": d.get("grouping"),
             "accuracy": float(self.overall["accuracy"]), "auc": auc,
             "confusion": [{"group": label, **{k: int(round(v)) for k, v in row.items()}}
                           for label, row in self.confusion.iterrows()],

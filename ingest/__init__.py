@@ -4,10 +4,12 @@ Nothing here unpickles a file unless the caller passes ``trusted=True``.
 """
 
 from glasswing.ingest import samples
+from glasswing.ingest._bands import Grouping, group_frame, parse_bins
 from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import IngestError, UntrustedFileError
 from glasswing.ingest._groups import group_columns
 from glasswing.ingest._images import MAX_IMAGE_MEGAPIXELS, ImageSet, load_image, load_images
+from glasswing.ingest._labels import map_target, parse_label_map
 from glasswing.ingest._model import ImagePreprocess, Model
 from glasswing.ingest._model_files import CODE_RUNNING_FORMATS, as_preprocess, detect_model_format, load_model
 from glasswing.ingest._roles import ColumnRoles, suggest_roles, validate_roles
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_IMAGE_MEGAPIXELS",
     "ColumnRoles",
     "Dataset",
+    "Grouping",
     "ImagePreprocess",
     "ImageSet",
     "IngestError",
@@ -29,10 +32,14 @@ __all__ = [
     "check_model_fits",
     "detect_model_format",
     "group_columns",
+    "group_frame",
     "load_dataset",
     "load_image",
     "load_images",
     "load_model",
+    "map_target",
+    "parse_bins",
+    "parse_label_map",
     "read_table",
     "samples",
     "suggest_roles",

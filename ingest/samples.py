@@ -31,7 +31,14 @@ from glasswing.ingest._model import Model
 from glasswing.ingest._model_files import as_preprocess, load_model
 from glasswing.ingest._tabular import load_dataset
 
-__all__ = ["GERMAN_FEATURES", "digits_images", "digits_model", "german_dataset", "german_model"]
+__all__ = ["COMPAS_SELECTED", "COMPAS_THRESHOLD", "GERMAN_FEATURES", "compas_dataset", "digits_images",
+           "digits_model", "german_dataset", "german_model"]
+
+#: ProPublica's two-year file, as published (``sample_data/README.md`` gives its source and filters).
+COMPAS_FILE = "compas-scores-two-years.csv"
+#: ProPublica's decision rule: a decile score of 5 or more ("Medium" or "High") counts as higher risk.
+COMPAS_THRESHOLD = 5
+COMPAS_SELECTED = "rated medium or high risk (decile score 5 or more), i.e. predicted to reoffend"
 
 #: The nine applicant attributes the German Credit models take, in the file's column order.
 GERMAN_FEATURES = ("sex", "job", "housing", "saving_accounts", "checking_account", "credit_amount",
@@ -153,3 +160,29 @@ def digits_images() -> ImageSet:
         When the samples are not built.
     """
     return load_images(_path(DIGITS_IMAGES), name="digits")
+
+
+def compas_dataset() -> Dataset:
+    """Return ProPublica's COMPAS two-year file as logged risk scores: a well-documented disparity.
+
+    7,214 defendants of Broward County, Florida; target ``two_year_recid`` (1 = reoffended within two
+    years), score ``decile_score`` (1-10; ``COMPAS_THRESHOLD`` = 5 makes it a decision), sensitive ``race``
+    and ``sex``. The file is read as published: its second ``decile_score`` column (the same values) is
+    named ``decile_score.1``. No row filter is applied: ProPublica's table of error rates by race uses
+    every row (``sample_data/README.md``).
+
+    Raises
+    ------
+    IngestError
+        When the sample is missing.
+    """
+    import hashlib
+
+    import pandas as pd
+
+    path = _path(COMPAS_FILE)
+    raw = path.read_bytes()
+    frame = pd.read_csv(path)  # a shipped, trusted file; duplicate headers get pandas' ".1" suffix
+    base = Dataset(frame=frame, name=COMPAS_FILE, sha256=hashlib.sha256(raw).hexdigest())
+    return base.with_roles(target="two_year_recid", score="decile_score", sensitive=("race", "sex"),
+                           features=(), positive_label=1)

@@ -150,8 +150,37 @@ class Report:
 
     @property
     def four_fifths_sentence(self) -> str:
-        """The four-fifths verdict in plain words (empty when the audit has none)."""
+        """The headline four-fifths verdict in plain words, on adequate groups (empty when none)."""
+        head = self.audit.get("headline") or {}
+        if head.get("sentence"):
+            return str(head["sentence"])
         return str((self.audit.get("four_fifths") or {}).get("sentence") or "")
+
+    @property
+    def four_fifths_context(self) -> str:
+        """Where the four-fifths rule comes from and what passing it does not show (one sentence)."""
+        from glasswing.audits._verdicts import FOUR_FIFTHS_CONTEXT
+
+        return str((self.audit.get("four_fifths") or {}).get("context") or FOUR_FIFTHS_CONTEXT)
+
+    @property
+    def headline_scope(self) -> str:
+        """Which groups the headline verdicts use, in words."""
+        head = self.audit.get("headline")
+        if not head:
+            return "every group"
+        if head.get("include_small_groups"):
+            return "every group with the counts each disparity needs (small groups included)"
+        return (f"groups with at least {head.get('min_group_size', 30):,} rows and the counts each disparity "
+                "needs")
+
+    def left_out(self) -> list[dict]:
+        """Return the groups the headline leaves out: label, n, selection_rate, reason, left_out_of."""
+        return list((self.audit.get("headline") or {}).get("left_out") or [])
+
+    def decision_rule(self) -> dict:
+        """Return the decision rule audited (``GroupMetrics.decision_rule()``); empty for an older audit."""
+        return dict(self.audit.get("decision_rule") or {})
 
     def groups(self) -> list[dict]:
         """Return one row per group: ``label``, ``n``, ``values`` and ``intervals`` (metric -> (lo, hi))."""
@@ -174,10 +203,10 @@ class Report:
     def disparities(self) -> list[Disparity]:
         """Return the summary's disparities with verdicts (ratios against 4/5, differences against 0.1).
 
-        The audit's own ``disparity_table`` when it has one; an older audit's summary goes through the
-        same ``audits`` function, so the words never differ.
+        The headline's (adequate groups) when the audit has one, else the audit's own ``disparity_table``;
+        an older audit's summary goes through the same ``audits`` function, so the words never differ.
         """
-        rows = self.audit.get("disparity_table")
+        rows = (self.audit.get("headline") or {}).get("disparity_table") or self.audit.get("disparity_table")
         if rows is None:
             detail = {d.get("name"): d for d in self.audit.get("disparities") or [] if isinstance(d, Mapping)}
             rows = disparity_rows(self.audit.get("summary") or {}, detail)

@@ -152,10 +152,13 @@ def mitigation_chart(report: Report) -> str | None:
     m = report.mitigation
     if not m:
         return None
+    from glasswing.audits._history import headline_summary
+
+    before, after = headline_summary(m.get("before") or {}), headline_summary(m.get("after") or {})
     keys = [k for k in ("demographic_parity_difference", "equalized_odds_difference")
-            if _num((m.get("before") or {}).get("summary", {}).get(k)) is not None]
+            if _num(before.get(k)) is not None and _num(after.get(k)) is not None]
     rows = [("Accuracy", _num(m.get("accuracy_before")), _num(m.get("accuracy_after")))]
-    rows += [(metric_label(k), _num(m["before"]["summary"][k]), _num(m["after"]["summary"][k])) for k in keys]
+    rows += [(metric_label(k), _num(before[k]), _num(after[k])) for k in keys]
     rows = [r for r in rows if r[1] is not None and r[2] is not None]
     if not rows:
         return None

@@ -28,6 +28,10 @@ BAD_EXPRESSION = ("--fail-if {expr!r} is not a comparison like \"demographic_par
                   "(a name, one of < <= > >= == !=, and a number).")
 UNKNOWN_NAME = "--fail-if {expr!r} names {name!r}, which is not a summary value; use one of: {names}."
 NEEDS_PREDICTIONS = "Give either --prediction COL (logged predictions) or --model FILE, not both."
+NEEDS_SOURCE = ("Give the predictions: --prediction COL (labels, or scores with --threshold), --score COL "
+                "--threshold T, or --model FILE.")
+SCORE_NEEDS_THRESHOLD = ("--score COL alone needs --threshold T to turn the scores into decisions "
+                         "(score >= T is positive).")
 NO_JSON_FOLDER = "The folder for --json does not exist: {folder}."
 VIOLATED = "glasswing audit: failed: {name} = {value} {op} {limit} ({expr})"
 
@@ -43,26 +47,53 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "codes: 0 ok, 1 a --fail-if was violated, 2 bad input.")
     p.add_argument("--data", required=True, metavar="FILE",
                    help="CSV or Parquet file (or a folder of Parquet files)")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--prediction", metavar="COL", help="column of logged predicted labels (or scores, "
-                                                            "with --threshold)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--prediction", metavar="COL", help="column of logged predicted labels, or of scores "
+                                                            "of any range with --threshold (score >= T)")
     source.add_argument("--model", metavar="FILE", help="model file (skops, ONNX, ...) to predict with")
     p.add_argument("--target", required=True, metavar="COL", help="column of true outcomes")
     p.add_argument("--sensitive", required=True, nargs="+", metavar="COL", help="sensitive column(s)")
-    p.add_argument("--score", metavar="COL", help="column of logged scores (adds AUC and calibration)")
+    p.add_argument("--score", metavar="COL", help="column of logged scores (adds AUC and calibration; with "
+                                                  "--threshold and no --prediction, the decisions)")
     p.add_argument("--threshold", type=float, metavar="T", help="predict positive where score >= T")
-    p.add_argument("--positive-label", metavar="LABEL",
-                   help="the favourable outcome (needed for a multiclass target: audited one-vs-rest)")
+    add_decision_options(p)
     p.add_argument("--json", metavar="OUT", help="write the audit as JSON to this file")
     p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
                    help='exit 1 when true, e.g. "demographic_parity_ratio<0.8" (repeatable)')
-    p.add_argument("--min-group-size", type=int, default=30, metavar="N",
-                   help="flag groups with fewer rows as too small to conclude from (default 30)")
+    add_group_options(p)
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+                   help="kept for scripts: intervals are now closed-form score intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="kept for scripts (default 0)")
     p.add_argument("--trust", action="store_true", help="allow pickle-based model files (runs their code)")
     p.set_defaults(func=run)
+
+
+def add_decision_options(p: argparse.ArgumentParser) -> None:
+    """Add the options that state the decision rule (shared by ``audit`` and ``report``)."""
+    p.add_argument("--positive-label", metavar="LABEL",
+                   help="the favourable outcome (a multiclass target is audited one-vs-rest); with a model "
+                        "whose classes differ from the target's values, it maps to the model's class 1")
+    p.add_argument("--label-map", metavar="MAP",
+                   help="how target values map to the model's classes, e.g. '<=50K=0,>50K=1'")
+    p.add_argument("--selected", metavar="WORDS",
+                   help="what a positive prediction means, in your words, e.g. 'predicted to reoffend'")
+
+
+def add_group_options(p: argparse.ArgumentParser) -> None:
+    """Add the options that define the groups and the headline (``audit``, ``report``, ``reweigh``)."""
+    p.add_argument("--bins", nargs="+", metavar="COL=CUTS", default=None,
+                   help="cut a numeric sensitive column into bands, e.g. age=25,45 (default: quartiles for "
+                        "a numeric column with more than 10 values)")
+    p.add_argument("--merge-rare", type=int, default=0, metavar="N",
+                   help="merge categories with fewer than N rows into one 'other' group (stated)")
+    if p.prog.endswith("reweigh"):
+        return
+    p.add_argument("--min-group-size", type=int, default=30, metavar="N",
+                   help="headlines use groups with at least N rows (default 30); the rest are listed")
+    p.add_argument("--include-small-groups", action="store_true",
+                   help="put the groups under --min-group-size back into the headline and --fail-if")
+    p.add_argument("--four-fifths", type=float, default=0.8, metavar="R",
+                   help="the line of the four-fifths rule (default 0.8)")
 
 
 def parse_fail_if(expressions: list[str], names: list[str]) -> list[tuple[str, str, str, float]]:
@@ -80,8 +111,8 @@ def parse_fail_if(expressions: list[str], names: list[str]) -> list[tuple[str, s
 
 
 def _values(gm) -> dict[str, float]:
-    """Every name ``--fail-if`` may use: the summary, then the overall metrics."""
-    values = {k: float(v) if v is not None else math.nan for k, v in gm.summary().items()}
+    """Every name ``--fail-if`` may use: the headline summary (adequate groups), then the overall metrics."""
+    values = {k: float(v) if v is not None else math.nan for k, v in gm.headline().summary.items()}
     values.update({k: float(v) for k, v in gm.overall.items() if k not in values})
     return values
 
@@ -99,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
     checks = parse_fail_if(args.fail_if, fail_names())
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GlasswingError(NO_JSON_FOLDER.format(folder=Path(args.json).resolve().parent))
+    if not (args.prediction or args.model or args.score):
+        raise GlasswingError(NEEDS_SOURCE)
+    if args.score and not (args.prediction or args.model) and args.threshold is None:
+        raise GlasswingError(SCORE_NEEDS_THRESHOLD)
     gm, about = _audit(args)
     print(render(gm, about))
     if args.json:
@@ -118,60 +153,127 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_VIOLATED if failed else EXIT_OK
 
 
+def scored_column(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Return (prediction, score) columns: ``--prediction COL --threshold T`` makes COL the score."""
+    if args.prediction and args.threshold is not None and not args.score:
+        return None, args.prediction
+    return args.prediction, args.score
+
+
+def decision_options(args: argparse.Namespace) -> dict:
+    """``audit_dataset`` options from the decision and group options."""
+    from glasswing import ingest
+
+    return {"bins": ingest.parse_bins(args.bins), "merge_below": args.merge_rare,
+            "include_small_groups": getattr(args, "include_small_groups", False),
+            "four_fifths": getattr(args, "four_fifths", 0.8), "selected": args.selected,
+            "label_map": ingest.parse_label_map(args.label_map) or None}
+
+
 def _audit(args: argparse.Namespace):
+    from dataclasses import replace
+
     from glasswing import audits, ingest
     from glasswing.audits._duckdb import parquet_source
 
     options = {"min_group_size": args.min_group_size, "n_boot": args.bootstrap, "seed": args.seed}
+    prediction, score = scored_column(args)
     data = Path(args.data)
     parquet = data.is_dir() or data.suffix.lower() in (".parquet", ".pq")
     if parquet and args.model is None:
         parquet_source(data)  # one sentence when the folder holds no Parquet file
-        gm = audits.group_metrics_parquet(data, y_true=args.target, y_pred=args.prediction,
-                                          sensitive=args.sensitive, y_score=args.score,
+        gm = audits.group_metrics_parquet(data, y_true=args.target, y_pred=prediction,
+                                          sensitive=args.sensitive, y_score=score,
                                           threshold=args.threshold, pos_label=args.positive_label, **options)
-        return gm, {"data": str(data), "engine": "duckdb", "predictions": f"column {args.prediction}"}
-    dataset = ingest.load_dataset(data, target=args.target, prediction=args.prediction, score=args.score,
-                                  sensitive=tuple(args.sensitive), positive_label=args.positive_label)
+        decision = {"source": f"logged {'predictions' if prediction else 'scores'} (column "
+                              f"{prediction or score})", "score": score if prediction is None else None,
+                    "selected": args.selected or ""}
+        gm = replace(gm, include_small_groups=args.include_small_groups,
+                     four_fifths_threshold=args.four_fifths, decision=decision)
+        return gm, {"data": str(data), "engine": "duckdb", "predictions": f"column {prediction or score}"}
+    dataset = ingest.load_dataset(data, target=args.target, prediction=prediction, score=score,
+                                  sensitive=tuple(args.sensitive),
+                                  positive_label=None if args.model else args.positive_label)
     model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
-    gm = audits.audit_dataset(dataset, model, threshold=args.threshold,
-                              use_scores=args.prediction is None and args.threshold is not None, **options)
+    gm = audits.audit_dataset(dataset, model, threshold=args.threshold, pos_label=args.positive_label,
+                              use_scores=prediction is None and args.threshold is not None,
+                              **decision_options(args), **options)
     about = {"data": dataset.name, "data_sha256": dataset.sha256, "rows": len(dataset), "engine": "pandas",
-             "predictions": f"model {model.name}" if model else f"column {args.prediction}"}
+             "predictions": f"model {model.name}" if model else f"column {args.prediction or score}"}
     if model is not None:
         about["model_sha256"] = model.sha256
     return gm, about
 
 
 def render(gm, about: dict) -> str:
-    """Return the audit as plain text: the table by group with intervals, disparities, verdict, warnings."""
+    """Return the audit as plain text: decision rule, table by group, headline, disparities, warnings."""
     metrics = list(TABLE_METRICS) + (["auc"] if "auc" in gm.metrics else [])
     table = gm.table(metrics)
     groups = [f"{g} *" if small else str(g) for g, small in zip(table.index, table["small"], strict=True)]
     table = table.drop(columns="small")
+    confusion = gm.confusion
+    for c in ("TP", "FP", "FN", "TN"):
+        table[c] = [f"{v:,.0f}" for v in confusion[c]]
     header = [table.index.name or "group", *table.columns]
     rows = [[g, *map(str, r)] for g, r in zip(groups, table.to_numpy().tolist(), strict=True)]
-    rows.append(["overall", str(int(gm.overall["n"])), *(f"{gm.overall[m]:.3f}" for m in metrics)])
+    totals = confusion[["TP", "FP", "FN", "TN"]].sum()
+    rows.append(["overall", str(int(gm.overall["n"])), *(f"{gm.overall[m]:.3f}" for m in metrics),
+                 *(f"{totals[c]:,.0f}" for c in ("TP", "FP", "FN", "TN"))])
     widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
 
     def line(cells):
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
+    rule = gm.decision_rule()
     out = [f"Fairness audit of {about['data']} ({int(gm.overall['n']):,} rows; predictions: "
            f"{about['predictions']}; positive label {gm.pos_label!r})", "",
+           "Decision rule: " + decision_sentence(rule), "",
            line(header), line(["-" * w for w in widths]), *map(line, rows),
            f"Rates with {gm.confidence:.0%} Wilson intervals. * fewer than {gm.min_group_size:,} rows: too "
-           "small to conclude from.", "",
-           f"Disparities (between groups; {gm.confidence:.0%} bootstrap intervals, {gm.n_boot:,} replicates, "
-           f"seed {gm.seed}):"]
-    disp = gm.disparity_table()
-    interval = disp.columns[2]
-    width = max(len(n) for n in disp.index)
-    for name, row in disp.iterrows():
-        value = "undefined" if row["value"] is None else f"{row['value']:.3f}"
-        note = f"  {row['note']}" if row["note"] else ""
-        out.append(f"  {name.ljust(width)}  {value}  ({row[interval]})  {row['verdict'].lower()}{note}")
-    out += ["", gm.four_fifths().sentence]
+           "small to conclude from.", ""]
+    head = gm.headline()
+    scope = ("every group" if head.include_small_groups else
+             f"groups with at least {gm.min_group_size:,} rows and the counts each needs")
+    out += [f"Headline ({scope}; {gm.confidence:.0%} intervals: Newcombe for differences, Katz for ratios):",
+            *_disparity_lines(head), "", head.sentence, "",
+            "All groups (fairlearn's definitions; intervals as above):", *_disparity_lines(gm), "",
+            gm.to_dict()["four_fifths"]["context"]]
     if gm.warnings:
         out += ["", "Warnings:", *(f"  - {w}" for w in gm.warnings)]
     return "\n".join(out)
+
+
+def decision_sentence(rule: dict) -> str:
+    """Return the decision rule in one line: favourable label, threshold, source, "selected", AUC."""
+    parts = [f"positive outcome {rule['favourable']!r}; {rule['rule']}"]
+    if rule.get("source"):
+        parts.append(f"predictions from {rule['source']}")
+    parts.append(f"\"selected\" means {rule['selected']}")
+    perf = f"overall accuracy {rule['accuracy']:.3f}"
+    if rule.get("auc") is not None:
+        perf += f", AUC {rule['auc']:.3f}"
+    parts.append(perf)
+    return "; ".join(parts) + "."
+
+
+def _disparity_lines(source) -> list[str]:
+    """One line per disparity of ``GroupMetrics.disparity_table()`` or of a headline."""
+    from glasswing.audits._verdicts import disparity_rows, interval_text
+
+    if hasattr(source, "disparity_table"):
+        table = source.disparity_table()
+        entries = [(name, r["value"], r.iloc[2], r["verdict"], r["note"], r["between"])
+                   for name, r in table.iterrows()]
+    else:
+        detail = {n: r.to_dict() for n, r in source.disparities.iterrows()}
+        rows = disparity_rows(source.summary, detail)
+        entries = [(r["name"], r["value"], interval_text(r["low"], r["high"]), r["verdict"], r["note"],
+                    " vs ".join(r["groups"])) for r in rows]
+    width = max(len(e[0]) for e in entries)
+    out = []
+    for name, value, span, verdict, note, between in entries:
+        shown = "undefined" if value is None else f"{value:.3f}"
+        extra = f"; {note}" if note else ""
+        where = f"  [{between}]" if between else ""
+        out.append(f"  {name.ljust(width)}  {shown}  ({span})  {verdict.lower()}{extra}{where}")
+    return out

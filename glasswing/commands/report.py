@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from glasswing._errors import GlasswingError
+from glasswing.commands.audit import add_decision_options, add_group_options, decision_options, scored_column
 
 OUT_SUFFIXES = (".pdf", ".html", ".htm", ".json")
 BAD_OUT = "--out must end in .pdf, .html or .json; got '{out}'."
@@ -32,8 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", required=True, metavar="COL", help="the true outcome column")
     p.add_argument("--sensitive", required=True, nargs="+", metavar="COL",
                    help="sensitive column(s); several mean their intersection")
-    p.add_argument("--threshold", type=float, metavar="T", help="predict positive where score >= T")
-    p.add_argument("--positive-label", metavar="LABEL", help="the favourable outcome (default: the larger)")
+    p.add_argument("--threshold", type=float, metavar="T",
+                   help="predict positive where score >= T (with --prediction alone: that column's score)")
+    add_decision_options(p)
+    add_group_options(p)
     p.add_argument("--out", required=True, metavar="FILE", help="audit.pdf, audit.html or audit.json")
     p.add_argument("--trust", action="store_true", help="allow pickle-based model files (runs their code)")
     p.add_argument("--title", default="", help="report title")
@@ -66,15 +69,21 @@ def run(args: argparse.Namespace) -> int:
     from glasswing import ingest, reports
     from glasswing.audits import audit_dataset, open_history
 
-    data = ingest.load_dataset(args.data, target=args.target, prediction=args.prediction, score=args.score,
-                               sensitive=tuple(args.sensitive), positive_label=args.positive_label)
+    prediction, score = scored_column(args) if not args.model else (args.prediction, args.score)
+    data = ingest.load_dataset(args.data, target=args.target, prediction=prediction, score=score,
+                               sensitive=tuple(args.sensitive),
+                               positive_label=None if args.model else args.positive_label)
     model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
+    options = decision_options(args)
     if model is not None:
+        data, _ = ingest.map_target(data, list(model.classes_), positive=args.positive_label,
+                                    label_map=options["label_map"])
         ingest.check_model_fits(model, data)
         if model.feature_names:  # the report lists the model's inputs, not every other column of the file
             data = data.with_roles(features=tuple(model.feature_names))
-    metrics = audit_dataset(data, model, threshold=args.threshold,
-                            use_scores=args.prediction is None and args.threshold is not None)
+    metrics = audit_dataset(data, model, threshold=args.threshold, pos_label=data.roles.positive_label,
+                            use_scores=prediction is None and args.threshold is not None,
+                            min_group_size=args.min_group_size, **options)
     rows = reports.parse_rows(args.rows, len(data)) if args.explain else []
     explanations = (reports.report_explanations(model, data, method=args.explain, rows=rows)
                     if args.explain and model is not None else [])

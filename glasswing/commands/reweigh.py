@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from glasswing._errors import GlasswingError
+from glasswing.commands.audit import add_group_options
 
 NO_OUT_FOLDER = "The folder for --out does not exist: {folder}."
 OUT_NOT_CSV = "--out must name a .csv file; got '{out}'."
@@ -22,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", required=True, metavar="COL", help="the label column")
     p.add_argument("--sensitive", required=True, nargs="+", metavar="COL", help="sensitive column(s)")
     p.add_argument("--out", required=True, metavar="FILE", help="CSV file to write (one 'weight' per row)")
+    add_group_options(p)
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
     data = ingest.load_dataset(args.data, target=args.target, sensitive=tuple(args.sensitive))
     reweighing = Reweighing()
-    weights = reweighing.fit_transform(data.y_true, sensitive_features=data.sensitive_frame)
+    groups, rule = ingest.group_frame(data.frame, list(data.roles.sensitive), ingest.parse_bins(args.bins),
+                                      merge_below=args.merge_rare)
+    for note in rule.notes:
+        print(note)
+    weights = reweighing.fit_transform(data.y_true, sensitive_features=groups)
     pd.DataFrame({"weight": weights}).to_csv(out, index=False, float_format="%.17g")
     table = reweighing.weights_by_group_.reset_index()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
