@@ -61,6 +61,7 @@ class Headline:
     left_out: pd.DataFrame
     min_group_size: int
     include_small_groups: bool
+    four_fifths_threshold: float = 0.8
 
     @property
     def sentence(self) -> str:
@@ -86,8 +87,7 @@ class Headline:
             "min_group_size": self.min_group_size, "include_small_groups": self.include_small_groups,
             "summary": self.summary, "groups": self.groups,
             "disparities": [{"name": n, **row} for n, row in detail.items()],
-            "disparity_table": disparity_rows(self.summary, detail,
-                                              four_fifths=ff.threshold if ff is not None else 0.8),
+            "disparity_table": disparity_rows(self.summary, detail, four_fifths=self.four_fifths_threshold),
             "four_fifths": None if ff is None else {"passed": ff.passed, "threshold": ff.threshold,
                                                     "reference": ff.reference, "sentence": ff.sentence},
             "sentence": self.sentence,
@@ -147,4 +147,5 @@ def headline(gm: GroupMetrics, include_small_groups: bool | None = None) -> Head
                      "selection_rate": float(gm.by_group["selection_rate"].iloc[g]), "reason": reason,
                      "left_out_of": ", ".join(n.replace("_", " ") for n in excluded[g])})
     left_out = pd.DataFrame(left, columns=["label", "group", "n", "selection_rate", "reason", "left_out_of"])
-    return Headline(summary, disparities, ff, groups, left_out, gm.min_group_size, include)
+    return Headline(summary, disparities, ff, groups, left_out, gm.min_group_size, include,
+                    gm.four_fifths_threshold)

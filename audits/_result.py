@@ -395,14 +395,16 @@ class GroupMetrics:
                 for name in DISPARITIES for kind in ("difference", "ratio")]
         return pd.DataFrame(rows).set_index("name")
 
-    def disparity_table(self, method: Method = "between_groups") -> pd.DataFrame:
+    def disparity_table(self, method: Method = "between_groups", *, headline: bool = False) -> pd.DataFrame:
         """Return the summary disparities as the page, the report and the command line show them.
 
         One row per disparity: label, value, interval (in words when undefined), between (the two groups
         that define it), threshold, verdict (``"Fails the four-fifths rule"``, ``"Within 0.1"``, ...) and
         note (``"not distinguishable from zero"``). Built by :func:`audits._verdicts.disparity_rows`.
+        With ``headline=True`` the rows are the headline's (adequate groups, :meth:`headline`).
         """
-        rows = self._verdict_rows(method)
+        rows = self.headline().to_dict(self.confidence)["disparity_table"] if headline else \
+            self._verdict_rows(method)
         return pd.DataFrame({
             "disparity": [r["label"] for r in rows],
             "value": [r["value"] for r in rows],
@@ -415,7 +417,7 @@ class GroupMetrics:
 
     def _verdict_rows(self, method: Method = "between_groups") -> list[dict]:
         detail = {name: row.to_dict() for name, row in self.disparities(method).iterrows()}
-        return disparity_rows(self.summary(method), json_safe(detail))
+        return disparity_rows(self.summary(method), json_safe(detail), four_fifths=self.four_fifths_threshold)
 
     def summary(self, method: Method = "between_groups") -> dict[str, float | bool]:
         """Return the headline disparities (fairlearn's definitions) and the four-fifths verdict.

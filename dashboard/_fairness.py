@@ -27,15 +27,16 @@ from glasswing.reports.charts import (
 
 DEFAULT_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "precision"]
 HIGHEST = "Highest selection rate"
-LOGGED, SCORES, MODEL = "logged", "scores", "model"
+LOGGED, SCORES, MODEL, COLUMN = "logged", "scores", "model", "column"
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where predictions come from: logged labels, logged scores at a threshold, or a model's scores."""
+    """Where predictions come from: logged labels, or a score at a threshold (logged, a model's, a column)."""
 
     kind: str
     text: str
+    column: str | None = None
 
     @property
     def thresholded(self) -> bool:
@@ -44,14 +45,21 @@ class Source:
 
 
 def sources(data: Dataset, model: Model | None) -> list[Source]:
-    """Return the prediction sources this dataset (and model) offer, logged predictions first."""
+    """Return the prediction sources: logged predictions, logged scores, the model's, any numeric column."""
     out = []
-    if data.roles.prediction:
-        out.append(Source(LOGGED, f"Logged predictions (column '{data.roles.prediction}')"))
-    if data.roles.score:
-        out.append(Source(SCORES, f"Logged scores (column '{data.roles.score}') at a threshold"))
+    r = data.roles
+    if r.prediction:
+        out.append(Source(LOGGED, f"Logged predictions (column '{r.prediction}')"))
+    if r.score:
+        out.append(Source(SCORES, f"Logged scores (column '{r.score}') at a threshold", r.score))
     if model is not None and model.modality == "tabular":
         out.append(Source(MODEL, f"Model '{model.name}' scores at a threshold"))
+    for column in data.frame.columns:
+        series = data.frame[column]
+        if column in (r.target, r.score) or not pd.api.types.is_numeric_dtype(series) or \
+                pd.api.types.is_bool_dtype(series) or series.nunique() < 3:
+            continue
+        out.append(Source(COLUMN, f"Column '{column}' as a score at a threshold", column))
     return out
 
 
@@ -61,22 +69,37 @@ def group_columns(sha256: str, roles_key: tuple, _data: Dataset) -> list[str]:
     return ingest.group_columns(_data.frame, _data.roles)
 
 
+def bins_editor(data: Dataset, columns: list[str], container) -> dict:
+    """One editable list of cut points per numeric sensitive column (quartiles to start with)."""
+    bins = {}
+    for column in columns:
+        series = data.frame[column]
+        if not ingest._bands.needs_bands(series):
+            continue
+        start = ", ".join(f"{c:g}" for c in ingest._bands.default_cuts(series))
+        text = container.text_input(f"Bands of {column}: cut points", start, key=f"fairness.bins.{column}",
+                                    help="A band holds lo <= value < hi; the default cuts are the quartiles.")
+        bins.update(ingest.parse_bins([f"{column}={text}"]))
+    return bins
+
+
+def _groups(data: Dataset, columns: tuple, bins: tuple, merge: int):
+    return ingest.group_frame(data.frame, list(columns), dict(bins), merge_below=merge)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def logged_views(sha256: str, roles: tuple, columns: tuple, _data: Dataset) -> dict:
+def logged_views(sha256: str, roles: tuple, columns: tuple, bins: tuple = (), merge: int = 0,
+                 pos_label=None, *, _data: Dataset) -> tuple[dict, tuple]:
     """Audits of the logged predictions for the intersection and each feature alone, in one pass.
 
-    Logged scores, when present, add AUC and calibration.
+    Logged scores, when present, add AUC and calibration. Returns the views and the grouping notes.
     """
     from glasswing.audits._audit import inputs_of
 
-    y_true, y_pred, score, pos, threshold = inputs_of(_data)
-    return audits.group_metrics_views(y_true, y_pred, _data.frame.loc[:, list(columns)], y_score=score,
-                                      threshold=threshold, pos_label=pos)
-
-
-def with_min_size(gm: audits.GroupMetrics, min_group_size: int) -> audits.GroupMetrics:
-    """Return the same audit with another small-group threshold (no recount)."""
-    return replace(gm, min_group_size=min_group_size)
+    y_true, y_pred, score, pos, threshold = inputs_of(_data, pos_label=pos_label)
+    sf, rule = _groups(_data, columns, bins, merge)
+    views = audits.group_metrics_views(y_true, y_pred, sf, y_score=score, threshold=threshold, pos_label=pos)
+    return views, rule.notes
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -91,31 +114,112 @@ def model_scores(data_sha: str, model_sha: str, roles: tuple, _data: Dataset, _m
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def scored_views(data_sha: str, model_sha: str, roles: tuple, source: str, columns: tuple,
-                 _data: Dataset, _model: Model | None) -> audits.ThresholdSweep:
-    """Confusion counts of every view at every threshold, and AUC/calibration by group."""
-    y_true = _data.frame[_data.roles.target].to_numpy()
+def scored_views(data_sha: str, model_sha: str, roles: tuple, source: str, columns: tuple, bins: tuple = (),
+                 merge: int = 0, pos_label=None, label_map: tuple = (), column: str | None = None, *,
+                 _data: Dataset, _model: Model | None) -> tuple[audits.ThresholdSweep, tuple, dict | None]:
+    """Confusion counts of every view at every threshold, AUC/calibration by group, and the label map used.
+
+    A model's classes that differ from the target's values are matched by the favourable label (or the
+    label map) first, as in ``audits.audit_dataset``.
+    """
+    data, mapping = _data, None
     if source == MODEL:
-        score = model_scores(data_sha, model_sha, roles, _data, _model)
+        data, mapping = ingest.map_target(_data, list(_model.classes_), positive=pos_label,
+                                          label_map=dict(label_map) or None)
+        pos_label = data.roles.positive_label
+        score = model_scores(data_sha, model_sha, (roles, label_map, pos_label), data, _model)
     else:
-        score = _data.frame[_data.roles.score].to_numpy()
-    return audits.ThresholdSweep.from_scores(y_true, score, _data.frame.loc[:, list(columns)],
-                                             pos_label=_data.positive_label)
+        score = data.frame[column or data.roles.score].to_numpy()
+    y_true = data.frame[data.roles.target].to_numpy()
+    sf, rule = _groups(data, columns, bins, merge)
+    sweep = audits.ThresholdSweep.from_scores(y_true, score, sf,
+                                              pos_label=pos_label if pos_label is not None else
+                                              data.positive_label)
+    return sweep, rule.notes, mapping
 
 
-def at_threshold(sweep: audits.ThresholdSweep, view: tuple, threshold: float,
-                 min_group_size: int) -> audits.GroupMetrics:
-    """Return the full audit of ``view`` at ``threshold``, built from the cached counts."""
-    return sweep.audit(view, threshold, min_group_size=min_group_size)
+def label_map_key(text: str) -> tuple:
+    """Return the label map typed on the page (``ingest.parse_label_map``) as a hashable cache key."""
+    return tuple(sorted(ingest.parse_label_map(text).items()))
+
+
+def threshold_range(sweep: audits.ThresholdSweep) -> tuple[float, float, float]:
+    """``(low, high, step)`` of the threshold slider for this sweep's grid."""
+    grid = sweep.thresholds
+    step = float(np.min(np.diff(grid))) if len(grid) > 1 else 1.0
+    return float(grid[0]), float(grid[-1]), round(step, 6)
+
+
+def decorate(gm: audits.GroupMetrics, *, min_group_size: int, include_small: bool, four_fifths: float,
+             notes: tuple, decision: dict) -> audits.GroupMetrics:
+    """Return the same audit with the page's settings (no recount): headline, four-fifths line, words."""
+    return replace(gm, min_group_size=min_group_size, include_small_groups=include_small,
+                   four_fifths_threshold=four_fifths, notes=tuple(notes) + tuple(n for n in gm.notes
+                                                                                  if n not in notes),
+                   decision=decision)
+
+
+def describe(source: Source, data: Dataset, model: Model | None, selected: str,
+             mapping: dict | None = None) -> dict:
+    """Return the ``decision`` of ``GroupMetrics`` for this source: where predictions come from, in words."""
+    if source.kind == MODEL:
+        out = {"source": f"model {model.name} scores", "score": f"the score of model {model.name}"}
+    elif source.kind == LOGGED:
+        out = {"source": f"logged predictions (column {data.roles.prediction})", "score": None}
+    else:
+        out = {"source": f"{'logged scores' if source.kind == SCORES else 'the numeric column'} "
+                         f"(column {source.column})", "score": source.column}
+    out["selected"] = selected
+    if mapping:
+        out["label_map"] = {str(k): v for k, v in mapping.items()}
+    return out
 
 
 # ---------------------------------------------------------------------------------------- rendering
-def verdict(gm: audits.GroupMetrics, reference: str) -> audits.FourFifths:
-    """Show the four-fifths verdict in plain words (green when met, red when not); return it."""
-    ff = gm.four_fifths(None if reference == HIGHEST else reference)
-    show = {True: st.success, False: st.error, None: st.warning}[ff.passed]
-    show(ff.sentence, icon=":material/balance:")
-    return ff
+def verdict(gm: audits.GroupMetrics, reference: str):
+    """Show the headline four-fifths verdict (adequate groups; green when met, red when not); return it.
+
+    With a reference group chosen, every group is compared with it (the user's explicit choice).
+    """
+    if reference == HIGHEST:
+        head = gm.headline()
+        ff, sentence = head.four_fifths, head.sentence
+        passed = ff.passed if ff is not None else None
+    else:
+        ff = gm.four_fifths(reference)
+        sentence, passed = ff.sentence, ff.passed
+    show = {True: st.success, False: st.error, None: st.warning}[passed]
+    show(sentence, icon=":material/balance:")
+    st.caption(gm.to_dict()["four_fifths"]["context"])
+    return ff if ff is not None else gm.four_fifths()
+
+
+def left_out(gm: audits.GroupMetrics) -> None:
+    """List the groups the headline leaves out, with their sizes and rates (never silently dropped)."""
+    table = gm.headline().left_out
+    if len(table):
+        st.markdown(f"**Left out of the headline** ({len(table)} group{'s' if len(table) > 1 else ''}; "
+                    "tick *Include small groups* to put small ones back)")
+        shown = table.drop(columns="group").rename(columns={
+            "label": "group", "selection_rate": "selection rate", "left_out_of": "left out of"})
+        st.table(shown.set_index("group").round({"selection rate": 3}))
+
+
+def decision_box(gm: audits.GroupMetrics) -> None:
+    """State the decision rule audited, with the confusion counts per group."""
+    rule = gm.decision_rule()
+    perf = f"accuracy {rule['accuracy']:.3f}" + (f", AUC {rule['auc']:.3f}" if rule.get("auc") is not None
+                                                 else "")
+    lines = [f"**Positive outcome:** {rule['favourable']!r} · **Rule:** {rule['rule']}",
+             f"**Predictions from:** {rule['source'] or '—'} · **\"Selected\" means:** {rule['selected']}",
+             f"**Overall:** {perf}"]
+    if rule.get("label_map"):
+        lines.append("**Target mapped to the model's classes:** "
+                     + ", ".join(f"{k} → {v}" for k, v in rule["label_map"].items()))
+    with st.container(border=True, key="fairness.decision"):
+        st.markdown("#### Decision rule audited")
+        st.markdown("  \n".join(lines))
+        st.table(gm.confusion.round(0).astype(int))
 
 
 def warnings(gm: audits.GroupMetrics) -> None:
@@ -130,15 +234,15 @@ def warnings(gm: audits.GroupMetrics) -> None:
         st.markdown("\n".join(f"- {w}" for w in gm.warnings))
 
 
-def disparity_table(gm: audits.GroupMetrics) -> pd.DataFrame:
+def disparity_table(gm: audits.GroupMetrics, headline: bool = True) -> pd.DataFrame:
     """Return ``GroupMetrics.disparity_table()`` for display (the report and the CLI show the same rows)."""
-    table = gm.disparity_table().reset_index(drop=True)
+    table = gm.disparity_table(headline=headline).reset_index(drop=True)
     table["value"] = [None if v is None else round(v, 3) for v in table["value"]]
     return table
 
 
 def reference_table(gm: audits.GroupMetrics, reference: str, metrics: list[str]) -> pd.DataFrame:
-    """Each group's difference from the reference group (with bootstrap intervals), one column per metric."""
+    """Each group's difference from the reference group (with Newcombe intervals), one column per metric."""
     ref = int(np.argmax(gm.by_group["selection_rate"].to_numpy())) if reference == HIGHEST else reference
     rel = gm.relative_to(ref, [m for m in metrics if m in audits.METRICS])
     rel["cell"] = [f"{d:+.3f} ({lo:+.3f} to {hi:+.3f})" for d, lo, hi in

@@ -118,9 +118,11 @@ def test_probabilities_logged_as_predictions_give_one_sentence_and_keep_state():
     assert at.session_state["gw.dataset"] is data
 
 
-@pytest.mark.parametrize("roles", [{"prediction": None, "score": None}])
+@pytest.mark.parametrize("roles", [{"prediction": None, "score": None, "features": ()}])
 def test_no_predictions_at_all(roles):
-    at = open_page(scored_dataset(**roles))
+    data = scored_dataset(**roles)
+    data = Dataset(data.frame[["sex", "race", "y"]], data.roles, name=data.name, sha256="no-scores")
+    at = open_page(data)
     assert at.info[0].value == "Load a dataset with a prediction or score column, or a tabular model first."
 
 
