@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from glasswing.ingest._bands import needs_bands
 from glasswing.ingest._roles import ColumnRoles
 
 #: A column with more distinct values than this defines no groups as it is (a numeric one is banded).
@@ -13,7 +14,8 @@ MAX_GROUPS_PER_COLUMN = 50
 def group_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[str]:
     """Return the columns that can define groups: 2 to 50 distinct values, not target, prediction or score.
 
-    Floating-point columns are offered only when they are already sensitive (they need bands first).
+    Whole-number columns with more values (ages) are offered too: they are cut into bands
+    (``ingest.group_frame``). Floating-point columns are offered only when they are already sensitive.
 
     Examples
     --------
@@ -27,6 +29,6 @@ def group_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[str]:
         series = frame[col]
         if col in skip or (series.dtype.kind == "f" and col not in roles.sensitive):
             continue
-        if 2 <= series.nunique(dropna=True) <= MAX_GROUPS_PER_COLUMN:
+        if 2 <= series.nunique(dropna=True) <= MAX_GROUPS_PER_COLUMN or needs_bands(series):
             out.append(col)
     return out

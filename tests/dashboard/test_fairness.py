@@ -146,3 +146,102 @@ def test_model_scores_at_a_threshold():
     mf = MetricFrame(metrics=selection_rate, y_true=frame["y"], y_pred=predicted,
                      sensitive_features=frame[["sex", "race"]])
     assert selection_cell(at, "female · B").startswith(f"{mf.by_group[('female', 'B')]:.3f} (")
+
+
+# ---------------------------------------------------------------------------------------- real data
+def compas_page():
+    from glasswing.ingest import samples
+
+    at = open_page(samples.compas_dataset())
+    at.multiselect(key="fairness.sensitive").set_value(["race"]).run()
+    at.text_input(key="fairness.selected").input("predicted to reoffend").run()
+    at.slider(key="fairness.threshold").set_value(5.0).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_compas_headline_names_adequate_groups_and_lists_the_one_left_out():
+    at = compas_page()
+    assert at.selectbox(key="fairness.source").value.kind == "scores"
+    verdict = at.error[0].value
+    assert verdict.startswith("The four-fifths rule is not met: race=Other is selected at 21.0%, 0.36 times "
+                              "the rate of race=African-American")
+    assert "Left out as too small to conclude from (fewer than 30 rows): Native American (n = 18)." in verdict
+    left = at.table[0].value
+    assert list(left.index) == ["Native American"] and int(left.loc["Native American", "n"]) == 18
+    confusion = at.table[1].value
+    assert [int(confusion.loc["African-American", c]) for c in ("TP", "FP", "FN", "TN")] == [1369, 805, 532, 990]
+    rule = " ".join(m.value for m in at.markdown)
+    assert "decile_score >= 5 is predicted 1" in rule and '"Selected" means:** predicted to reoffend' in rule
+    table = at.dataframe[0].value
+    assert table.loc["African-American", "FPR"].startswith("0.448 (")  # ProPublica: 44.85%
+    assert table.loc["Caucasian", "FPR"].startswith("0.235 (")  # 23.45%
+
+
+def test_small_groups_checkbox_puts_them_back_and_the_line_is_a_setting():
+    at = compas_page()
+    at.checkbox(key="fairness.include_small").check().run()
+    assert not at.exception
+    assert "race=Native American (the highest selection rate" in at.error[0].value
+    assert len(at.table) == 1  # nothing is left out: only the confusion counts remain
+    at.checkbox(key="fairness.include_small").uncheck().run()
+    at.number_input(key="fairness.four_fifths").set_value(0.3).run()
+    assert at.success[0].value.startswith("The four-fifths rule is met: every group is selected at 30% or more")
+
+
+def test_age_bands_are_the_cli_bands(tmp_path):
+    import json
+
+    from glasswing.cli import main
+    from glasswing.ingest import samples
+
+    at = compas_page()
+    at.multiselect(key="fairness.sensitive").set_value(["age"]).run()
+    assert at.text_input(key="fairness.bins.age").value == "25, 31, 42"  # the quartiles, editable
+    at.text_input(key="fairness.bins.age").input("25, 45").run()
+    assert not at.exception
+    page = at.dataframe[0].value
+    data = samples.compas_dataset()
+    csv, out = tmp_path / "c.csv", tmp_path / "a.json"
+    data.frame[["age", "decile_score", "two_year_recid"]].to_csv(csv, index=False)
+    assert main(["audit", "--data", str(csv), "--prediction", "decile_score", "--threshold", "5", "--target",
+                 "two_year_recid", "--sensitive", "age", "--bins", "age=25,45", "--json", str(out)]) == 0
+    cli = json.loads(out.read_text())["by_group"]
+    assert list(page.index) == [g["label"] for g in cli] == ["age <25", "age 25-44", "age 45+"]
+    assert page["n"].tolist() == [g["n"] for g in cli]
+
+
+def test_any_numeric_column_can_be_the_score():
+    data = scored_dataset(prediction=None, score=None)
+    at = open_page(data)
+    texts = [s.text for s in at.selectbox(key="fairness.source").options] if False else None
+    source = at.selectbox(key="fairness.source")
+    assert "Column 'score' as a score at a threshold" in source.options
+    source.select("Column 'score' as a score at a threshold").run()
+    at.slider(key="fairness.threshold").set_value(0.6).run()
+    assert not at.exception and texts is None
+    frame = data.frame
+    mf = MetricFrame(metrics=selection_rate, y_true=frame["y"], y_pred=(frame["score"] >= 0.6).astype(int),
+                     sensitive_features=frame[["sex", "race"]])
+    assert selection_cell(at, "female · A").startswith(f"{mf.by_group[('female', 'A')]:.3f} (")
+
+
+def test_a_models_classes_are_matched_to_a_string_target():
+    from sklearn.linear_model import LogisticRegression
+
+    from glasswing.ingest import Model
+
+    data = scored_dataset()
+    frame = data.frame.assign(y=np.where(data.frame["y"] == 1, ">50K", "<=50K"))
+    data = Dataset(frame, ColumnRoles(target="y", sensitive=("sex",), features=("age",), positive_label=">50K"),
+                   name="adult.csv", sha256="adult-like")
+    estimator = LogisticRegression().fit(frame[["age"]], (frame["y"] == ">50K").astype(int))
+    at = new_apptest(PAGE, state={"gw.dataset": data,
+                                  "gw.model": Model.from_estimator(estimator, name="lr", sha256="lr-sha2")})
+    at.selectbox(key="fairness.source").select_index(0).run()
+    assert not at.exception, at.exception
+    rule = next(m.value for m in at.markdown if "Target mapped to the model's classes" in m.value)
+    assert "<=50K → 0" in rule and ">50K → 1" in rule
+    predicted = estimator.predict_proba(frame[["age"]])[:, 1] >= 0.5
+    expected = predicted[(frame["sex"] == "female").to_numpy()].mean()
+    assert selection_cell(at, "female").startswith(f"{expected:.3f} (")
