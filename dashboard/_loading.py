@@ -23,11 +23,14 @@ SAMPLES = {
     "German credit, gradient boosting": ("german", "gbm"),
     "German credit, logistic regression": ("german", "logreg"),
     "Digits images, CNN": ("digits", "safetensors"),
+    "COMPAS risk scores (ProPublica)": ("compas", None),
 }
 SAMPLE_CAPTIONS = (
     "300 loan applicants (test split) with a scikit-learn gradient-boosting pipeline; sensitive: sex.",
     "The same applicants with a logistic-regression pipeline.",
     "20 digit images, half with a red corner watermark the CNN learned as a shortcut for '3'.",
+    "7,214 defendants with logged COMPAS decile scores (1-10) and two-year recidivism; sensitive: race, "
+    "sex. ProPublica's rule: a score of 5 or more is higher risk.",
 )
 #: The unvalidated dataset as loaded; column roles chosen on the page are applied to it.
 BASE = "model_data.base"
@@ -63,6 +66,8 @@ def sample(choice: str) -> tuple[Any, Any, Any]:
     what, variant = SAMPLES[choice]
     if what == "german":
         return samples.german_model(variant), samples.german_dataset("test", predictions=variant), None
+    if what == "compas":
+        return None, samples.compas_dataset(), None
     return samples.digits_model(variant), None, samples.digits_images()
 
 

@@ -170,7 +170,8 @@ def test_compas_headline_names_adequate_groups_and_lists_the_one_left_out():
     left = at.table[0].value
     assert list(left.index) == ["Native American"] and int(left.loc["Native American", "n"]) == 18
     confusion = at.table[1].value
-    assert [int(confusion.loc["African-American", c]) for c in ("TP", "FP", "FN", "TN")] == [1369, 805, 532, 990]
+    cells = [int(confusion.loc["African-American", c]) for c in ("TP", "FP", "FN", "TN")]
+    assert cells == [1369, 805, 532, 990]
     rule = " ".join(m.value for m in at.markdown)
     assert "decile_score >= 5 is predicted 1" in rule and '"Selected" means:** predicted to reoffend' in rule
     table = at.dataframe[0].value
@@ -186,7 +187,8 @@ def test_small_groups_checkbox_puts_them_back_and_the_line_is_a_setting():
     assert len(at.table) == 1  # nothing is left out: only the confusion counts remain
     at.checkbox(key="fairness.include_small").uncheck().run()
     at.number_input(key="fairness.four_fifths").set_value(0.3).run()
-    assert at.success[0].value.startswith("The four-fifths rule is met: every group is selected at 30% or more")
+    assert at.success[0].value.startswith("The four-fifths rule is met: every group is selected at 30% or "
+                                          "more")
 
 
 def test_age_bands_are_the_cli_bands(tmp_path):
@@ -233,7 +235,8 @@ def test_a_models_classes_are_matched_to_a_string_target():
 
     data = scored_dataset()
     frame = data.frame.assign(y=np.where(data.frame["y"] == 1, ">50K", "<=50K"))
-    data = Dataset(frame, ColumnRoles(target="y", sensitive=("sex",), features=("age",), positive_label=">50K"),
+    roles = ColumnRoles(target="y", sensitive=("sex",), features=("age",), positive_label=">50K")
+    data = Dataset(frame, roles,
                    name="adult.csv", sha256="adult-like")
     estimator = LogisticRegression().fit(frame[["age"]], (frame["y"] == ">50K").astype(int))
     at = new_apptest(PAGE, state={"gw.dataset": data,
