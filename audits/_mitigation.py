@@ -19,7 +19,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -378,8 +378,6 @@ def holdout_split(data: Dataset, *, test_size: float = 0.3, seed: int = 0) -> tu
     -------
     (train, test) : tuple of ingest.Dataset
     """
-    from dataclasses import replace
-
     from sklearn.model_selection import train_test_split
 
     if data.roles.target is None:
@@ -425,7 +423,8 @@ def check_method(method: str, constraint: str, model: Model | None) -> Mitigatio
 
 def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "reweighing",
              constraint: str = "demographic_parity", seed: int = 0,
-             progress: Callable[[float, str], None] | None = None) -> MitigationResult:
+             progress: Callable[[float, str], None] | None = None, bins=None, min_group_size: int = 30,
+             include_small_groups: bool = False) -> MitigationResult:
     """Fit a mitigated predictor on ``train`` and compare it with ``model`` on the held-out ``test`` rows.
 
     Parameters
@@ -447,6 +446,11 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
         of the fairlearn methods, so a run is reproducible.
     progress : callable, optional
         Called as ``progress(fraction, message)`` between stages.
+    bins : mapping, optional
+        Cut points of numeric sensitive columns (``ingest.group_frame``: quartiles of the test rows
+        otherwise); the training rows are banded by the same rule.
+    min_group_size, include_small_groups
+        The headline of the before/after comparison (``GroupMetrics.headline``).
 
     Returns
     -------
@@ -487,7 +491,10 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
     positive = test.positive_label if test.positive_label in classes else classes[-1]
     negative = next(c for c in classes if c != positive)
     X_train, X_test = train.frame[features], test.frame[features]  # noqa: N806 - sklearn's names
-    s_train, s_test = train.frame[sensitive], test.frame[sensitive]
+    from glasswing.ingest import group_frame
+
+    s_test, rule = group_frame(test.frame, sensitive, bins)
+    s_train, _ = group_frame(train.frame, sensitive, rule=rule)
     start = time.perf_counter()
 
     report(0.05, "Predicting with the original model")
@@ -497,8 +504,9 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
     y_true = y_test.to_numpy()
     result = MitigationResult(
         method=method, constraint=constraint,
-        before=group_metrics(y_true, y_pred_before, s_test, pos_label=positive),
-        after=group_metrics(y_true, fit.y_pred, s_test, pos_label=positive),
+        before=group_metrics(y_true, y_pred_before, s_test, pos_label=positive,
+                             min_group_size=min_group_size),
+        after=group_metrics(y_true, fit.y_pred, s_test, pos_label=positive, min_group_size=min_group_size),
         accuracy_before=float(np.mean(y_pred_before == y_true)),
         accuracy_after=float(np.mean(fit.y_pred == y_true)),
         y_pred_before=y_pred_before, y_pred_after=fit.y_pred, estimator=fit.estimator, model=fit.model,
@@ -507,6 +515,11 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
                 "stage": spec.stage, "n_train": len(train), "n_test": len(test)},
         compute_time=time.perf_counter() - start,
     )
+    if include_small_groups or rule.notes:
+        result = replace(result, before=replace(result.before, include_small_groups=include_small_groups,
+                                                notes=rule.notes + result.before.notes),
+                         after=replace(result.after, include_small_groups=include_small_groups,
+                                       notes=rule.notes + result.after.notes))
     report(1.0, "Done")
     log.info("%s: accuracy %.3f -> %.3f in %.2fs", result.label, result.accuracy_before,
              result.accuracy_after, result.compute_time)

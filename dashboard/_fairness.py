@@ -69,7 +69,7 @@ def group_columns(sha256: str, roles_key: tuple, _data: Dataset) -> list[str]:
     return ingest.group_columns(_data.frame, _data.roles)
 
 
-def bins_editor(data: Dataset, columns: list[str], container) -> dict:
+def bins_editor(data: Dataset, columns: list[str], container, prefix: str = "fairness") -> dict:
     """One editable list of cut points per numeric sensitive column (quartiles to start with)."""
     bins = {}
     for column in columns:
@@ -77,7 +77,7 @@ def bins_editor(data: Dataset, columns: list[str], container) -> dict:
         if not ingest._bands.needs_bands(series):
             continue
         start = ", ".join(f"{c:g}" for c in ingest._bands.default_cuts(series))
-        text = container.text_input(f"Bands of {column}: cut points", start, key=f"fairness.bins.{column}",
+        text = container.text_input(f"Bands of {column}: cut points", start, key=f"{prefix}.bins.{column}",
                                     help="A band holds lo <= value < hi; the default cuts are the quartiles.")
         bins.update(ingest.parse_bins([f"{column}={text}"]))
     return bins

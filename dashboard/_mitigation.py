@@ -8,6 +8,7 @@ mutated. The methods tried in this session are kept as plain summary rows for th
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -73,15 +74,26 @@ def _split(sha256: str, roles_key: tuple, *, _data: Dataset) -> tuple[Dataset, D
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def run(model_sha: str, train_sha: str, test_sha: str, roles_key: tuple, method: str, constraint: str,
-        seed: int, _model: Model, _train: Dataset, _test: Dataset) -> MitigationResult:
+        seed: int, _model: Model, _train: Dataset, _test: Dataset, bins: tuple = ()) -> MitigationResult:
     """``audits.mitigate`` cached by the digests of model and data, their roles and the settings."""
-    return audits.mitigate(_model, _train, _test, method=method, constraint=constraint, seed=seed)
+    return audits.mitigate(_model, _train, _test, method=method, constraint=constraint, seed=seed,
+                           bins=dict(bins))
 
 
 def run_shown(args: dict, model: Model, train: Dataset, test: Dataset) -> MitigationResult:
-    """Run (or fetch from the cache) the mitigation described by ``args``."""
-    return run(model.sha256, train.sha256, test.sha256, roles_key(test), args["method"], args["constraint"],
-               args["seed"], _model=model, _train=train, _test=test)
+    """Run (or fetch from the cache) the mitigation described by ``args``, with the page's headline."""
+    result = run(model.sha256, train.sha256, test.sha256, roles_key(test), args["method"], args["constraint"],
+                 args["seed"], _model=model, _train=train, _test=test, bins=args.get("bins", ()))
+    settings = {"min_group_size": args.get("min_n", 30), "include_small_groups": args.get("small", False)}
+    return replace(result, before=replace(result.before, **settings), after=replace(result.after, **settings))
+
+
+def left_out(result: MitigationResult) -> pd.DataFrame:
+    """Return the groups the before/after headline leaves out, with their sizes (held-out rows)."""
+    table = result.before.headline().left_out
+    return table.drop(columns="group").rename(columns={"label": "group", "selection_rate": "selection rate "
+                                                                                             "before",
+                                                       "left_out_of": "left out of"}).set_index("group")
 
 
 def context(model: Model, train: Dataset, test: Dataset) -> tuple:
@@ -130,4 +142,7 @@ def group_table(result: MitigationResult, metrics: list[str]) -> pd.DataFrame:
     before, after = result.before.by_group[metrics], result.after.by_group[metrics]
     table = pd.concat({"before": before, "after": after}, axis=1).swaplevel(axis=1)
     table = table[[(m, s) for m in metrics for s in ("before", "after")]].round(3)
-    return table.rename(columns={m: audits.METRICS[m].label for m in metrics}, level=0)
+    table = table.rename(columns={m: audits.METRICS[m].label for m in metrics}, level=0)
+    table.insert(0, ("n", "held out"), result.before.by_group["n"].to_numpy())
+    table.index = pd.Index(result.before.labels, name=" · ".join(result.before.sensitive_names))
+    return table

@@ -6,6 +6,7 @@ from glasswing.audits import CONSTRAINTS, METHODS, METRICS
 from glasswing.audits._mitigation import CONSTRAINT_DISPARITY
 from glasswing.dashboard import _mitigation as mit
 from glasswing.dashboard import _state
+from glasswing.dashboard._fairness import bins_editor
 from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 
 GROUP_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
@@ -29,6 +30,13 @@ constraint = right.selectbox("Constraint", spec.constraints, key=f"mitigation.co
 seed = int(right.number_input("Seed (retraining and randomised predictions)", min_value=0,
                               max_value=2**31 - 1, value=0, key="mitigation.seed"))
 source = st.radio("Training data", mit.training_sources(data), key="mitigation.source", horizontal=True)
+left, right = st.columns(2)
+min_n = int(left.number_input("Small group below (left out of the comparison)", min_value=1, value=30, step=5,
+                              key="mitigation.min_n"))
+small = right.checkbox("Include small groups in the comparison", key="mitigation.include_small")
+bins = {}
+with _state.guard("reading the bands"):
+    bins = bins_editor(data, list(data.roles.sensitive), st, prefix="mitigation")
 upload = None
 if source == mit.TRAIN_UPLOAD:
     upload = st.file_uploader("Training rows with the same columns (CSV or Parquet, up to 200 MB)",
@@ -38,7 +46,8 @@ why_not = spec.why_not(model)
 if why_not:
     st.warning(why_not, icon=":material/block:")
 if st.button("Run mitigation", type="primary", disabled=why_not is not None, key="mitigation.run"):
-    args = {"method": method, "constraint": constraint, "seed": seed, "source": source}
+    args = {"method": method, "constraint": constraint, "seed": seed, "source": source,
+            "bins": tuple(sorted(bins.items())), "min_n": min_n, "small": small}
     with _state.guard(f"running {spec.label.lower()}"):
         split = mit.training_data(source, data, upload)
         if split is None:
@@ -60,7 +69,7 @@ with _state.guard("showing the mitigation result"):
     if split is None:
         st.info("Upload the training rows again to see the last result.", icon=":material/info:")
         st.stop()
-    result = mit.run_shown(args, model, *split)
+    result = mit.run_shown({**args, "min_n": min_n, "small": small}, model, *split)
     train, test = split
     st.subheader(result.label)
     st.caption(f"Retrained or fitted on {len(train):,} rows of {train.name}; measured on {len(test):,} "
@@ -71,9 +80,16 @@ with _state.guard("showing the mitigation result"):
     cols[0].metric("Accuracy", f"{acc[1]:.3f}", f"{acc[1] - acc[0]:+.3f} (was {acc[0]:.3f})")
     for col, key in zip(cols[1:], keys, strict=True):
         before, after = result.disparity(key)
-        col.metric(DISPARITIES.get(key) or f"{METRICS[key].label} difference", f"{after:.3f}",
+        shown = "undefined" if after != after else f"{after:.3f}"
+        col.metric(DISPARITIES.get(key) or f"{METRICS[key].label} difference", shown,
+                   None if after != after or before != before else
                    f"{after - before:+.3f} (was {before:.3f})", delta_color="inverse")
-
+    scope = "every group" if small else f"groups with at least {min_n:,} held-out rows"
+    st.caption(f"Disparities compare {scope} that have the counts each needs.")
+    left_out = mit.left_out(result)
+    if len(left_out):
+        st.markdown("**Left out of the comparison** (too few held-out rows or counts)")
+        st.table(left_out.round(3))
     st.markdown("**Per-group metrics, before and after**")
     st.dataframe(mit.group_table(result, GROUP_METRICS), width="stretch")
     shown_metric = st.selectbox("Metric to chart", GROUP_METRICS, key="mitigation.metric",
