@@ -32,15 +32,37 @@ CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-wei
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _audit(data_sha: str, model_sha: str | None, roles_key: tuple, sensitive: tuple[str, ...],
-           _data: Dataset, _model: Model | None) -> dict:
-    return audits.audit_dataset(_data, _model, sensitive=list(sensitive)).to_dict()
+           settings: tuple, _data: Dataset, _model: Model | None) -> dict:
+    options = dict(settings)
+    options["bins"] = dict(options.get("bins", ()))
+    return audits.audit_dataset(_data, _model, sensitive=list(sensitive), **options).to_dict()
 
 
-def audit(data: Dataset, model: Model | None, sensitive: list[str]) -> dict:
-    """Return the audit of ``data`` (model or logged predictions) as ``GroupMetrics.to_dict()``."""
+def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) -> dict:
+    """Return the audit of ``data`` (model or logged predictions) as ``GroupMetrics.to_dict()``.
+
+    ``settings`` are ``audits.audit_dataset`` options (threshold, bins, min_group_size, include_small_groups,
+    selected, ...), the same the Fairness page and ``glasswing report`` take.
+    """
     tabular = model if model is not None and model.modality == "tabular" else None
-    return _audit(data.sha256, tabular.sha256 if tabular else None, roles_key(data), tuple(sensitive),
+    key = tuple(sorted((k, tuple(sorted(v.items())) if isinstance(v, dict) else v)
+                       for k, v in settings.items()))
+    return _audit(data.sha256, tabular.sha256 if tabular else None, roles_key(data), tuple(sensitive), key,
                   _data=data, _model=tabular)
+
+
+def scored(data: Dataset, model: Model | None) -> bool:
+    """Whether this audit's predictions come from scores (a model's, or logged scores without labels)."""
+    return (model is not None and model.modality == "tabular") or (
+        data.roles.score is not None and data.roles.prediction is None)
+
+
+def default_threshold(data: Dataset, model: Model | None) -> float:
+    """0.5 for probabilities; the middle of the grid for logged scores of another range (a decile score)."""
+    if model is not None or data.roles.score is None:
+        return 0.5
+    grid = audits.threshold_grid(data.frame[data.roles.score])
+    return 0.5 if grid[-1] <= 1 else float(grid[(len(grid) - 1) // 2])
 
 
 def start_audit(sensitive: list[str]) -> None:

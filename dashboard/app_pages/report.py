@@ -4,6 +4,7 @@ import streamlit as st
 
 from glasswing import reports
 from glasswing.dashboard import _report, _state
+from glasswing.dashboard._fairness import bins_editor
 
 st.title("Report")
 st.caption("Compose the audit report: what was audited (with fingerprints), the findings, chosen "
@@ -22,6 +23,18 @@ sensitive = st.multiselect("Sensitive columns (several: their intersection)", co
 source = f"the model {model.name}" if model is not None and model.modality == "tabular" else \
     "the predictions logged in the data"
 st.caption(f"Predictions from {source}; target: {roles.target or 'not chosen'}.")
+left, middle, right = st.columns(3)
+threshold = None
+if _report.scored(data, model):
+    threshold = left.number_input("Decision threshold (score ≥ threshold is positive)",
+                                  value=_report.default_threshold(data, model), key="report.threshold")
+selected = middle.text_input('What "selected" means', key="report.selected",
+                             placeholder=f"predicted {data.positive_label!r}")
+min_n = int(right.number_input("Small group below", min_value=1, value=30, step=5, key="report.min_n"))
+include_small = st.checkbox("Include small groups in the headline", key="report.include_small")
+bins = {}
+with _state.guard("reading the bands"):
+    bins = bins_editor(data, sensitive, st, prefix="report")
 if st.button("Run the audit", type="primary", key="report.run", disabled=not sensitive):
     _report.start_audit(sensitive)
 ran = st.session_state.get(_report.AUDIT)
@@ -29,7 +42,8 @@ ran = st.session_state.get(_report.AUDIT)
 audit = None
 if ran:
     with _state.guard("running the audit"), st.spinner("Auditing..."):
-        audit = _report.audit(data, model, ran["sensitive"])
+        audit = _report.audit(data, model, ran["sensitive"], threshold=threshold, selected=selected or None,
+                              min_group_size=min_n, include_small_groups=include_small, bins=bins)
         st.success(f"Audited by {', '.join(ran['sensitive'])} at {ran['created_at'][11:16]} UTC.",
                    icon=":material/check:")
 
@@ -95,6 +109,11 @@ if report is not None:
                  column_config={"Value": st.column_config.NumberColumn(format="%.3f")})
     if report.four_fifths_sentence:
         st.markdown(report.four_fifths_sentence)
+    st.caption(report.four_fifths_context)
+    rule = report.decision_rule()
+    if rule:
+        st.markdown(f"**Decision rule:** positive outcome {rule['favourable']!r}; {rule['rule']}; "
+                    f"predictions from {rule['source'] or '—'}; \"selected\" means {rule['selected']}.")
     st.dataframe(_report.group_table(report), hide_index=True, width="stretch")
     for warning in report.warnings:
         st.warning(warning, icon=":material/warning:")

@@ -114,3 +114,29 @@ def test_logged_predictions_without_a_model(case):
     # Neither a model nor logged predictions: the audit says so in one sentence.
     assert len(at.error) == 1 and "prediction" in at.error[0].value
     assert [w.value for w in at.warning] == [NO_AUDIT]
+
+
+def test_compas_report_states_the_rule_and_bands_age_like_the_cli(tmp_path):
+    import json
+
+    from glasswing.cli import main
+    from glasswing.ingest import samples
+
+    data = samples.compas_dataset()
+    at = new_apptest("report.py", state={"gw.dataset": data, "gw.model": None})
+    at.multiselect(key="report.sensitive").set_value(["age"]).run()
+    assert at.number_input(key="report.threshold").value == 5.0  # a decile score: not 0.5
+    at.text_input(key="report.selected").input("predicted to reoffend").run()
+    at.button(key="report.run").click().run()
+    assert not at.exception and not at.error
+    groups = at.dataframe[1].value
+    csv, out = tmp_path / "c.csv", tmp_path / "a.json"
+    data.frame[["age", "decile_score", "two_year_recid"]].to_csv(csv, index=False)
+    assert main(["report", "--data", str(csv), "--score", "decile_score", "--threshold", "5", "--target",
+                 "two_year_recid", "--sensitive", "age", "--out", str(out)]) == 0
+    cli = json.loads(out.read_text())["audit"]["by_group"]
+    assert groups["Group"].tolist() == [g["label"] for g in cli] == [
+        "age <25", "age 25-30", "age 31-41", "age 42+"]  # quartile bands, the same on both
+    assert groups["n"].tolist() == [g["n"] for g in cli]
+    rule = next(m.value for m in at.markdown if m.value.startswith("**Decision rule:**"))
+    assert "decile_score >= 5 is predicted 1" in rule and '"selected" means predicted to reoffend' in rule
