@@ -31,6 +31,12 @@ def algorithm_name(algorithm: str) -> str:
     return ALGORITHM_NAMES[algorithm]
 
 
+def default_class(classes: list, positive) -> int:
+    """Position of the class global views explain by default: the positive outcome, else the last class."""
+    text = [str(c) for c in classes]
+    return text.index(str(positive)) if str(positive) in text else len(classes) - 1
+
+
 def is_fast(algorithm: str) -> bool:
     """Whether this SHAP algorithm explains a thousand rows in about a second."""
     return algorithm in FAST_ALGORITHMS

@@ -20,6 +20,12 @@ with st.expander("Settings and methods", icon=":material/tune:"):
     st.markdown("**Methods for this model:** " + ", ".join(s.label for s in ok) + ".  \n"
                 + "  \n".join(f"*{explainers.registry.get(n).label}* does not apply: {w}"
                               for n, w in why_not.items()))
+    classes = explainers.class_labels(model)
+    explained = st.selectbox("Global views explain class", classes, key="xt.class",
+                             index=xt.default_class(classes, data.positive_label),
+                             help="Every dot of the beeswarm and dependence plots explains this class "
+                                  "(for a binary model: the positive outcome). Row views explain the "
+                                  "predicted class, as labelled.")
     a, b, c, d, e = st.columns(5)
     choice = explainers.registry.get("shap").param("algorithm")
     algorithm = a.selectbox("SHAP algorithm", choice.choices, key="xt.algorithm", help=choice.help)
@@ -44,10 +50,11 @@ shap_params = {"algorithm": algorithm, "background_size": background_size, "seed
 tab_global, tab_local, tab_what_if = st.tabs(["Global", "One row", "What-if"])
 with tab_global, _state.guard("explaining the model globally"):
     positions = xt.sample_positions(len(data), n, seed)
-    global_exps = xt.global_shap(model, data, positions, shap_params, chosen)
+    global_exps = xt.global_shap(model, data, positions, {**shap_params, "target": explained}, chosen)
     pi = xt.permutation(model, data, positions, 5, seed)
     st.caption(f"Global views rest on **{len(positions):,} of {len(data):,} rows**, sampled at random with "
-               f"seed {seed}. SHAP values are in {global_exps[0].output}. "
+               f"seed {seed}, and explain class **{explained!r}** for every row. SHAP values are in "
+               f"{global_exps[0].output}. "
                f"Permutation importance: {pi.reason}")
     left, right = st.columns(2)
     left.plotly_chart(charts.shap_importance_figure(global_exps), key="xt.fig.importance")

@@ -27,9 +27,21 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
     return fig
 
 
+MIXED_CLASSES = ("A global view must explain one class, and these explanations are for classes {classes}; "
+                 "explain every row for the same class (target=...).")
+
+
+def _of_class(e: Explanation) -> str:
+    return f" for class {e.target}" if e.target is not None else ""
+
+
 def _matrix(explanations: Sequence[Explanation]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Rows x features of the attribution values; every global view explains one class, never a mix."""
     if not explanations:
         raise ValueError(NO_EXPLANATIONS)
+    classes = list(dict.fromkeys(str(e.target) for e in explanations))
+    if len(classes) > 1:
+        raise ValueError(MIXED_CLASSES.format(classes=", ".join(classes)))
     names = explanations[0].feature_names
     return np.array([np.asarray(e.values, dtype=float) for e in explanations]), names
 
@@ -77,7 +89,7 @@ def shap_importance_figure(explanations: Sequence[Explanation], *, max_display: 
     means = np.abs(values).mean(axis=0)[order]
     fig = go.Figure(go.Bar(x=means, y=[names[i] for i in order], orientation="h", marker_color=NEGATIVE,
                            hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    return _layout(fig, f"Mean |SHAP value| over {len(values):,} rows",
+    return _layout(fig, f"Mean |SHAP value| over {len(values):,} rows{_of_class(explanations[0])}",
                    xaxis_title=f"mean |SHAP value|{_unit(explanations[0])}",
                    yaxis={"autorange": "reversed"}, height=120 + 28 * len(order))
 
@@ -147,7 +159,7 @@ def beeswarm_figure(explanations: Sequence[Explanation], *, max_display: int = 1
                    hovertemplate="%{text}<br>SHAP %{x:.4f}<extra></extra>"),
     ])
     fig.add_vline(x=0, line_color="#cccccc")
-    return _layout(fig, f"SHAP values of {len(values):,} rows", showlegend=False,
+    return _layout(fig, f"SHAP values of {len(values):,} rows{_of_class(explanations[0])}", showlegend=False,
                    xaxis_title=f"SHAP value{_unit(explanations[0])}",
                    yaxis={"tickvals": list(range(len(order))), "ticktext": [names[j] for j in order],
                           "autorange": "reversed", "zeroline": False},
@@ -195,7 +207,7 @@ def dependence_figure(explanations: Sequence[Explanation], feature: str, *, colo
     fig.add_hline(y=0, line_color="#cccccc")
     title = f"How {feature} moves the output" + (f", coloured by {color_by}" if color_by else "")
     return _layout(fig, title, xaxis_title=feature,
-                   yaxis_title=f"SHAP value of {feature}{_unit(explanations[0])}",
+                   yaxis_title=f"SHAP value of {feature}{_of_class(explanations[0])}{_unit(explanations[0])}",
                    legend={"title": color_by} if color_by else None, height=420)
 
 

@@ -11,6 +11,7 @@ import pytest
 from glasswing import explainers
 from glasswing.explainers._rows import NO_MATCH, NOT_A_NUMBER
 from glasswing.ingest import ColumnRoles, Dataset
+from glasswing.reports import charts
 from tests.conftest import new_apptest
 from tests.explainers.test_tabular import FEATURES, german_frame, german_model
 
@@ -154,3 +155,52 @@ def test_black_box_models_get_a_smaller_default_sample():
     assert not at.exception and not at.error
     assert at.caption[0].value.startswith("SHAP uses **PermutationExplainer**: Chosen by you.")
     assert "Global views rest on **10 of 300 rows**" in at.caption[1].value
+
+
+def _dots(at) -> np.ndarray:
+    """The beeswarm's x values (plotly's JSON may pack an array as base64 ``bdata``)."""
+    import base64
+
+    def array(x):
+        if isinstance(x, dict):
+            return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).astype(float)
+        return np.asarray(x, dtype=float)
+
+    return np.concatenate([array(t["x"]) for t in figures(at)[2]["data"] if t.get("x") is not None])
+
+
+def test_a_binary_beeswarm_explains_one_class_for_every_point():
+    from glasswing.explainers._shap_tabular import shap_module
+
+    shap = shap_module()
+    model = german_model("gbm")
+    data = german_data()
+    at = seeded(model, data)
+    assert not at.exception, at.exception
+    assert at.selectbox(key="xt.class").value == 1  # the positive outcome
+    beeswarm = figures(at)[2]
+    assert beeswarm["layout"]["title"]["text"].endswith("rows for class 1")
+    # every dot is the TreeExplainer value for class 1 (log-odds of "good"), whichever class the row predicts
+    frame = data.frame[list(model.feature_names)]
+    tm = explainers.tabular_model(model)
+    reference = shap.TreeExplainer(tm.final).shap_values(tm.transform(frame))
+    reference = tm.to_features(np.asarray(reference).reshape(len(frame), -1))
+    predicted = model.predict(frame)
+    assert len(set(predicted.tolist())) == 2  # rows of both predicted classes are in the plot
+    dots = _dots(at)
+    assert np.isin(np.round(dots, 6), np.round(reference.ravel(), 6)).all()
+    at.selectbox(key="xt.class").set_value(0).run()
+    assert not at.exception
+    flipped = _dots(at)
+    np.testing.assert_allclose(np.sort(flipped), np.sort(-dots), atol=1e-6)  # binary: class 0 = -class 1
+
+
+def test_charts_refuse_a_mix_of_classes():
+    from glasswing.reports.charts._tabular import MIXED_CLASSES
+
+    mixed = explainers.explain(german_model("gbm"), german_frame()[FEATURES].iloc[:40], method="shap")
+    assert len({e.target for e in mixed}) == 2  # each row for its own predicted class
+    with pytest.raises(ValueError) as err:
+        charts.beeswarm_figure(mixed)
+    assert str(err.value) == MIXED_CLASSES.format(classes="0, 1") or \
+        str(err.value) == MIXED_CLASSES.format(classes="1, 0")

@@ -27,7 +27,7 @@ def test_importance_is_mean_absolute_value_sorted():
     # |values| column means: age (0.2+0.4+0.6)/3 = 0.4, housing 0.5, duration 0.2
     assert fig.data[0].y == ("housing", "age", "duration")
     np.testing.assert_allclose(fig.data[0].x, [0.5, 0.4, 0.2])
-    assert fig.layout.title.text == "Mean |SHAP value| over 3 rows"
+    assert fig.layout.title.text == "Mean |SHAP value| over 3 rows for class 1"
     assert fig.layout.xaxis.title.text == "mean |SHAP value| (log-odds)"
 
 
