@@ -141,6 +141,16 @@ def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architectur
         _state.put(BASE, base)
 
 
+def name_classes(model: ingest.Model, text: str) -> ingest.Model:
+    """Give the loaded model the class names typed on the page (``ingest.with_class_names``) and store it."""
+    names = ingest.parse_class_names(text)
+    if not names or [str(c) for c in model.classes_] == names:
+        return model
+    named = ingest.with_class_names(model, names)
+    _state.put(_state.MODEL, named)
+    return named
+
+
 def model_facts(model: ingest.Model) -> str:
     """Return the model summary as a Markdown table (what, value), SHA-256 included."""
     classes = [str(c) for c in model.classes_]

@@ -9,7 +9,7 @@ from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import IngestError, UntrustedFileError
 from glasswing.ingest._groups import group_columns
 from glasswing.ingest._images import MAX_IMAGE_MEGAPIXELS, ImageSet, load_image, load_images
-from glasswing.ingest._labels import map_target, parse_label_map
+from glasswing.ingest._labels import map_target, parse_class_names, parse_label_map, with_class_names
 from glasswing.ingest._model import ImagePreprocess, Model
 from glasswing.ingest._model_files import CODE_RUNNING_FORMATS, as_preprocess, detect_model_format, load_model
 from glasswing.ingest._roles import ColumnRoles, suggest_roles, validate_roles
@@ -39,9 +39,11 @@ __all__ = [
     "load_model",
     "map_target",
     "parse_bins",
+    "parse_class_names",
     "parse_label_map",
     "read_table",
     "samples",
     "suggest_roles",
     "validate_roles",
+    "with_class_names",
 ]

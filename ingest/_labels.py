@@ -109,3 +109,41 @@ def map_target(dataset, classes: Sequence, *, positive=None, label_map: Mapping 
     if prediction is not None and label_map:
         frame[prediction] = frame[prediction].map(lambda v: mapping.get(plain(v), v))
     return replace(dataset, frame=frame, roles=replace(dataset.roles, positive_label=new_pos)), mapping
+
+
+CLASS_NAMES_COUNT = ("The model predicts {n} classes, but {k} class names were given ({names}); give one "
+                     "name per class, in the order of the model's outputs.")
+CLASS_NAMES_REPEATED = "Class name {name!r} is given twice; every class needs a name of its own."
+
+
+def parse_class_names(text: str | None) -> list[str]:
+    """Parse ``"cat, dog, bird"`` into ``["cat", "dog", "bird"]`` (empty text: no names)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def with_class_names(model, names: Sequence[str]):
+    """Return ``model`` with its classes named (an image model whose outputs are 0..k-1, say).
+
+    The names replace ``classes_`` in output order, and the digest changes with them, so results cached
+    under the old names are not reused.
+
+    Raises
+    ------
+    IngestError
+        When the count differs from the model's number of classes, or a name repeats.
+    """
+    import hashlib
+
+    import numpy as np
+
+    names = [str(n) for n in names]
+    if not names:
+        return model
+    if len(names) != len(model.classes_):
+        raise IngestError(CLASS_NAMES_COUNT.format(n=len(model.classes_), k=len(names),
+                                                   names=", ".join(names)))
+    for name in names:
+        if names.count(name) > 1:
+            raise IngestError(CLASS_NAMES_REPEATED.format(name=name))
+    digest = hashlib.sha256(f"{model.sha256}|classes|{'|'.join(names)}".encode()).hexdigest()
+    return replace(model, classes_=np.asarray(names), sha256=digest)

@@ -70,6 +70,12 @@ left, right = st.columns([3, 2], gap="large")
 if model is not None:
     left.subheader("Model")
     left.markdown(_loading.model_facts(model))
+    if model.modality == "image":
+        with _state.guard("naming the classes"):
+            model = _loading.name_classes(model, left.text_input(
+                "Class names, in output order (comma-separated)", key=P + "class_names",
+                placeholder=", ".join(map(str, model.classes_[:4])) + ", ...",
+                help="Image models often predict 0..k-1; name the classes to match text labels."))
 scores_box = right.container()
 
 if data is not None:

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a method parameter, e.g. --param algorithm=permutation (repeatable)")
     p.add_argument("--out", required=True, metavar="FILE", help=".csv for --data, .npy for --image")
     p.add_argument("--architecture", metavar="NAME", help="architecture of a weights-only PyTorch file")
+    p.add_argument("--class-names", metavar="NAMES",
+                   help="names of an image model's classes in output order, e.g. 'cat,dog' (then --target "
+                        "takes a name)")
     p.add_argument("--trust", action="store_true",
                    help="allow pickle-based model files (they can run code: only files you trust)")
     p.set_defaults(func=run)
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from glasswing import explainers, ingest
 
     model = ingest.load_model(args.model, trusted=args.trust, architecture=args.architecture)
+    model = ingest.with_class_names(model, ingest.parse_class_names(args.class_names))
     if (args.data is not None) != (model.modality == "tabular"):
         flag = "--data FILE --rows SPEC" if model.modality == "tabular" else "--image FILE"
         article = "an" if model.modality[:1] in "aeiou" else "a"

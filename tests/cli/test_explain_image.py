@@ -85,3 +85,22 @@ def test_unknown_layer_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert code == 2
     message = UNKNOWN_LAYER.format(layer="conv9", convs="conv1, conv2, conv3")
     assert capsys.readouterr().err == f"glasswing: error: {message}\n"
+
+
+def test_class_names_let_target_be_a_name(tmp_path, capsys):
+    from glasswing.ingest._labels import CLASS_NAMES_COUNT
+
+    model = str(sample_dir() / "models" / "digits_cnn.safetensors")
+    image = str(sample_dir() / "images" / "digit9_watermark.png")
+    by_index, by_name = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert main(["explain", "--model", model, "--image", image, "--method", "gradcam", "--target", "3",
+                 "--out", str(by_index)]) == 0
+    names = ",".join(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    assert main(["explain", "--model", model, "--image", image, "--method", "gradcam", "--target", "three",
+                 "--class-names", names, "--out", str(by_name)]) == 0
+    assert "class 'three'" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(by_name), np.load(by_index))
+    assert main(["explain", "--model", model, "--image", image, "--method", "gradcam", "--class-names",
+                 "a,b", "--out", str(by_name)]) == 2
+    expected = CLASS_NAMES_COUNT.format(n=10, k=2, names="a, b")
+    assert capsys.readouterr().err == f"glasswing: error: {expected}\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 
+import numpy as np
 import pandas as pd
 import pytest
 import skops.io
@@ -166,3 +167,35 @@ def test_upload_images_and_a_torchscript_model_with_preprocessing():
     images = at.session_state["gw.images"]
     assert len(images) == 20 and images.groups.columns.tolist() == ["watermark"]
     assert at.session_state["gw.model"].kind == "torchscript" and "Accuracy" in _metrics(at)
+
+
+def test_image_class_names_are_a_field():
+    from glasswing.ingest._labels import CLASS_NAMES_COUNT
+
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "sample").set_value("Digits images, CNN").run()
+    at.button(key=P + "use_samples").click().run()
+    before = at.session_state["gw.model"]
+    at.text_input(key=P + "class_names").input("a, b").run()
+    assert [e.value for e in at.error] == [CLASS_NAMES_COUNT.format(n=10, k=2, names="a, b")]
+    assert at.session_state["gw.model"] is before  # a bad entry changes nothing
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    at.text_input(key=P + "class_names").input(", ".join(names)).run()
+    assert not at.exception  # the names no longer match the images' text labels: said in one sentence
+    assert [e.value for e in at.error] == [
+        "The model predicts the classes zero, one, two, three, four, five, six, seven, eight, nine, but the "
+        "image labels holds 0, 1, 2, 3, 4, 5, 6, 7, 8, 9; choose the right target column or model."]
+    named = at.session_state["gw.model"]
+    assert named.classes_.tolist() == names and named.sha256 != before.sha256
+    images = at.session_state["gw.images"]
+    np.testing.assert_array_equal(named.predict_proba(images.images), before.predict_proba(images.images))
+
+
+def test_compas_sample_loads_logged_scores():
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "sample").set_value("COMPAS risk scores (ProPublica)").run()
+    at.button(key=P + "use_samples").click().run()
+    assert not at.exception and not at.error
+    data = at.session_state["gw.dataset"]
+    assert (len(data), data.roles.target, data.roles.score) == (7214, "two_year_recid", "decile_score")
+    assert at.session_state["gw.model"] is None
