@@ -54,3 +54,31 @@ def test_audit_the_samples_change_groups_and_threshold(page):
     page.get_by_text(VERDICT).wait_for()
     page.get_by_text(re.compile(r"as the threshold moves \(now 0\.55\)")).wait_for()
     assert page.get_by_text(re.compile("^Something went wrong")).count() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_compas_headline_rests_on_adequate_groups(page, tmp_path):
+    page.get_by_text("COMPAS risk scores (ProPublica)").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Use the samples").click()
+    page.get_by_role("heading", name="Data", exact=True).wait_for()
+    wait_idle(page)
+    page.get_by_role("link", name="Fairness audit").click()
+    wait_idle(page)
+    page.get_by_text("race alone", exact=True).click()
+    wait_idle(page)
+    headline = page.get_by_text(re.compile(r"^The four-fifths rule is not met: race=Other is selected "
+                                           r"at 21\.0%"))
+    headline.wait_for()
+    text = headline.inner_text()
+    assert "the rate of race=African-American (the highest selection rate, 58.8%)" in text
+    assert "Left out as too small to conclude from (fewer than 30 rows): Native American (n = 18)." in text
+    page.get_by_text("Left out of the headline").wait_for()
+    page.get_by_text("Decision rule audited").wait_for()
+    page.get_by_text(re.compile(r"decile_score (>=|≥) 5 is predicted 1")).first.wait_for()
+    page.get_by_text("Include small groups in the headline").click()
+    wait_idle(page)
+    page.get_by_text(re.compile(r"the rate of race=Native American \(the highest selection rate")).wait_for()
+    page.screenshot(path=str(tmp_path / "fairness_compas.png"), full_page=True)
+    assert page.get_by_text(re.compile("^Something went wrong")).count() == 0
