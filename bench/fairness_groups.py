@@ -1,9 +1,10 @@
 """Benchmark: group metrics on 1,000,000 rows with 2 sensitive features (10 intersectional groups).
 
-Times ``audits.group_metrics`` (counts, Wilson intervals, bootstrap disparities, summary) against fairlearn's
-``MetricFrame`` computing the same nine rates on the same input, in the same run, and checks the numbers are
-identical. Then audits a 10,000,000-row Parquet folder out of core through DuckDB and reports its peak memory
-next to the in-memory route (pandas reads the folder, then ``group_metrics``), each in a fresh process.
+Times ``audits.group_metrics`` (counts, Wilson intervals, score-interval disparities, summary) against
+fairlearn's ``MetricFrame`` computing the same nine rates on the same input, in the same run, and checks the
+numbers are identical. Then audits a 10,000,000-row Parquet folder out of core through DuckDB and reports its
+peak memory next to the in-memory route (pandas reads the folder, then ``group_metrics``), each in a fresh
+process.
 
 Prints one JSON line. Usage: ``python bench/fairness_groups.py [--rows N] [--parquet-rows N]``.
 """
