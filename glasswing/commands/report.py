@@ -76,14 +76,19 @@ def run(args: argparse.Namespace) -> int:
     model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
     options = decision_options(args)
     if model is not None:
-        data, _ = ingest.map_target(data, list(model.classes_), positive=args.positive_label,
-                                    label_map=options["label_map"])
+        data, mapping = ingest.map_target(data, list(model.classes_), positive=args.positive_label,
+                                          label_map=options["label_map"])
         ingest.check_model_fits(model, data)
         if model.feature_names:  # the report lists the model's inputs, not every other column of the file
             data = data.with_roles(features=tuple(model.feature_names))
     metrics = audit_dataset(data, model, threshold=args.threshold, pos_label=data.roles.positive_label,
                             use_scores=prediction is None and args.threshold is not None,
                             min_group_size=args.min_group_size, **options)
+    if model is not None and mapping:  # mapped above (the model must fit the data first): say so
+        from dataclasses import replace
+
+        metrics = replace(metrics, decision={**metrics.decision,
+                                             "label_map": {str(k): v for k, v in mapping.items()}})
     rows = reports.parse_rows(args.rows, len(data)) if args.explain else []
     explanations = (reports.report_explanations(model, data, method=args.explain, rows=rows)
                     if args.explain and model is not None else [])
