@@ -47,7 +47,9 @@ def installed(tmp_path_factory):
     py = venv / "bin" / "python"
     purelib = _run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                    cwd=base, env=os.environ).stdout.strip()
-    (Path(purelib) / "glasswing_test_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    # Every site-packages folder this run imports from (a venv may itself reach its packages through a .pth).
+    folders = dict.fromkeys([*site.getsitepackages(), *(p for p in sys.path if p.endswith("site-packages"))])
+    (Path(purelib) / "glasswing_test_dependencies.pth").write_text("\n".join(folders) + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(GLASSWING_DATA_DIR=str(base / "data"), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
     done = _run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], cwd=base, env=env)
