@@ -144,7 +144,6 @@ def test_a_skops_file_with_a_stored_function_shows_what_trusting_it_allows(tmp_p
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0, 0, 1, 1]})
     target = tmp_path / "written.txt"
     evil = Pipeline([("f", FunctionTransformer(np.savetxt, kw_args={"fname": str(target)})),
                      ("clf", LogisticRegression())])

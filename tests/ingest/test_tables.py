@@ -97,7 +97,8 @@ def test_corrupt_parquet():
 
 
 def test_parquet_with_duplicate_columns_is_read_with_the_copies_renamed():
-    table = pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4]), pa.array([1, 2])], names=["x", "x", "x"])
+    columns = [pa.array([1, 2]), pa.array([3, 4]), pa.array([1, 2])]
+    table = pa.Table.from_arrays(columns, names=["x", "x", "x"])
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     frame, _ = read_table(buffer.getvalue(), name="d.parquet")
