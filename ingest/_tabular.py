@@ -161,7 +161,7 @@ def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
         if size > MAX_TABLE_BYTES:
             raise IngestError(TABLE_TOO_MUCH_DATA.format(name=name, size_mb=size / 2**20,
                                                          limit_mb=MAX_TABLE_BYTES // 2**20))
-        table = parquet.read()
+        table = _read_parquet_bounded(data, parquet.schema_arrow, name)
         if table.num_rows != rows:  # the metadata lied about its size
             raise ValueError(f"the file holds {table.num_rows} rows but its metadata says {rows}")
         return table.rename_columns(dedup_names(header)).to_pandas(), header
@@ -171,6 +171,35 @@ def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
         log.info("parquet read failed for %s", name, exc_info=True)
         reason = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else type(err).__name__
         raise IngestError(TABLE_UNREADABLE.format(name=name, fmt="Parquet", reason=reason)) from None
+
+
+def _read_parquet_bounded(data: bytes, schema: Any, name: str) -> Any:
+    """Read a Parquet file's columns, text kept dictionary-encoded until its decoded size is known.
+
+    A string column stored once in a dictionary page and repeated by index (a few kB in the file) would
+    decode to gigabytes; its decoded size is summed from the dictionary's value lengths first.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    text = [f.name for f in schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_binary(f.type)]
+    table = pq.ParquetFile(io.BytesIO(data), read_dictionary=text or None).read()
+    size = 0
+    for column in table.columns:
+        for chunk in column.chunks:
+            if pa.types.is_dictionary(chunk.type):
+                lengths = pc.binary_length(chunk.dictionary)
+                size += int(pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0) + 8 * len(chunk)
+            else:
+                size += chunk.nbytes
+    if size > MAX_TABLE_BYTES:
+        raise IngestError(TABLE_TOO_MUCH_DATA.format(name=name, size_mb=size / 2**20,
+                                                     limit_mb=MAX_TABLE_BYTES // 2**20))
+    columns = [pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=col.type.value_type)
+               if pa.types.is_dictionary(col.type) else col for col in table.columns]
+    return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 def _decode_text(data: bytes, name: str, notes: list[str]) -> str:
