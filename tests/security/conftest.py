@@ -37,25 +37,33 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 def bounded_load(call: str, files: dict[str, bytes], tmp_path: Path, *, timeout: int = 120) -> dict:
     """Run ``call`` (Python using ``ingest`` and ``path``) in a fresh interpreter; return result and memory.
 
-    The child imports Glasswing and the readers first, then records its peak resident memory before and
-    after the call; ``peak_mb`` is what the call added. ``result`` is the IngestError's sentence, or
+    The child imports Glasswing and the readers first, resets its peak resident memory to the current one
+    (``/proc/self/clear_refs``), and reads the peak (``VmHWM``) before and after the call; ``peak_mb`` is
+    what the call added. (``ru_maxrss`` would not do: Linux carries it over from the forking parent, a
+    test worker already gigabytes large.) ``result`` is the IngestError's sentence, or
     ``"loaded"``. The wall-clock ``timeout`` bounds the time a hostile file can take.
     """
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     code = textwrap.dedent(f"""
-        import json, resource, sys
+        import json, sys
         from pathlib import Path
         import numpy, pandas, pyarrow.parquet, PIL.Image
         from glasswing import ingest
+
+        def peak_kb():
+            status = Path("/proc/self/status").read_text()
+            return int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1])
+
         path = Path({str(tmp_path)!r})
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        Path("/proc/self/clear_refs").write_text("5")  # the peak restarts from the current size
+        before = peak_kb()
         try:
             {call}
             result = "loaded"
         except ingest.IngestError as err:
             result = str(err)
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        after = peak_kb()
         print(json.dumps({{"result": result, "peak_mb": (after - before) / 1024}}))
     """)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
