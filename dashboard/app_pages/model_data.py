@@ -53,7 +53,8 @@ else:
         data_files = right.file_uploader(
             "Images (PNG, JPEG, ...) or one .zip, with an optional labels.csv (file, label, groups...)",
             accept_multiple_files=True, key=P + "image_files", max_upload_size=ingest.MAX_FILE_MB,
-            help=f"Up to {ingest.MAX_FILE_MB} MB a file, {ingest.MAX_IMAGE_MEGAPIXELS} megapixels an image.")
+            help=f"Up to {ingest.MAX_FILE_MB} MB a file, {ingest.MAX_IMAGE_MEGAPIXELS} megapixels an image, "
+                 f"{ingest.MAX_TOTAL_MEGAPIXELS} megapixels in all.")
     if st.button("Load the uploaded files", type="primary", key=P + "load_uploads",
                  disabled=model_file is None and not data_files):
         with _state.guard("loading the uploaded files"):
