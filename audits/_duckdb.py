@@ -68,7 +68,7 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
                           sample_weight: str | None = None,
                           score_decimals: int | None = 4, min_group_size: int = 30, confidence: float = 0.95,
                           n_boot: int = 1000, seed: int = 0, threads: int | None = None,
-                          memory_limit: str | None = None) -> GroupMetrics:
+                          memory_limit: str | None = "2GB") -> GroupMetrics:
     """Audit a Parquet file or folder through DuckDB, never loading its rows into pandas.
 
     The confusion counts per group come from one ``GROUP BY`` (DuckDB streams the file and spills to disk
@@ -89,7 +89,9 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
         The AUC is computed on scores rounded to this many decimals (exact with None, at the cost of one
         aggregate row per distinct score). The Brier score, calibration error and mean score use exact scores.
     threads, memory_limit : optional
-        DuckDB settings (for example ``memory_limit="1GB"``).
+        DuckDB settings. ``memory_limit`` defaults to ``"2GB"``, the same budget as a table read into
+        memory (``ingest.MAX_TABLE_BYTES``): DuckDB streams larger files and spills to disk beyond it
+        (None: DuckDB's own default, 80% of the machine's memory).
 
     Returns
     -------

@@ -99,12 +99,22 @@ def use_sample(choice: str) -> None:
     store(*sample(choice))
 
 
-def may_run_code(upload: Any) -> bool:
-    """Whether an uploaded model file is of a kind that can run code when loaded (pickle-based)."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def _untrusted(sha256: str, name: str, _data: bytes) -> tuple[str, ...]:
     try:
-        return ingest.detect_model_format(upload.getvalue(), name=upload.name) in ingest.CODE_RUNNING_FORMATS
-    except ingest.IngestError:
-        return False
+        return ingest.untrusted_parts(_data, name=name)
+    except ingest.IngestError:  # not a model file: loading says so in one sentence
+        return ()
+
+
+def trust_needed(upload: Any) -> tuple[str, ...]:
+    """Return what marking an uploaded model file trusted would allow (empty: it loads without trust).
+
+    Pickles ("any code"), a skops file's stored functions and unreviewed types, a TorchScript file's
+    calls beyond tensor math; checked once per digest, nothing is loaded.
+    """
+    data = upload.getvalue()
+    return _untrusted(digest(data), upload.name, data)
 
 
 def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architecture: str | None,
@@ -127,7 +137,7 @@ def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architectur
         raw = files[0].getvalue()
         sha = digest(raw)
         frame = table(sha, files[0].name, raw)
-        base = ingest.Dataset(frame=frame, name=files[0].name, sha256=sha)
+        base = ingest.Dataset(frame=frame, name=files[0].name, sha256=sha, notes=ingest.table_notes(frame))
         roles = ingest.suggest_roles(frame, new_model)
         dataset, image_set = base.with_roles(**dataclasses.asdict(roles)), None
     else:

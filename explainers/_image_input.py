@@ -16,11 +16,10 @@ import numpy as np
 
 from glasswing.explainers._explanation import Explanation
 from glasswing.explainers._registry import ExplainerError
+from glasswing.ingest import IngestError, check_image_size
 
 log = logging.getLogger(__name__)
 
-#: Images larger than this (width x height) are refused: decoding and explaining them would exhaust memory.
-MAX_MEGAPIXELS = 40
 #: Black-box methods and faithfulness checks work on a copy whose longer side is at most this many pixels
 #: (the model sees an even smaller resize anyway); their maps are resized back to the original size.
 WORK_SIDE = 256
@@ -32,8 +31,6 @@ GRAYSCALE = ("{which} is grayscale ({height} x {width} pixels, one channel) and 
              "images; convert it to RGB first.")
 WRONG_CHANNELS = "{which} has {channels} channels and this model expects RGB images with 3 channels."
 WRONG_DTYPE = "{which} holds {dtype} values; images must be 8-bit RGB (uint8 values 0 to 255)."
-TOO_LARGE = ("{which} is {width} x {height} pixels ({megapixels:.1f} megapixels), over the limit of "
-             "{limit} megapixels; resize it first.")
 
 
 def _which(index: int, names: Sequence[str] | None) -> str:
@@ -81,9 +78,10 @@ def check_image(image: Any, which: str = "The image") -> np.ndarray:
     if image.dtype != np.uint8:
         raise ExplainerError(WRONG_DTYPE.format(which=which, dtype=image.dtype))
     height, width = image.shape[:2]
-    if height * width > MAX_MEGAPIXELS * 1_000_000:
-        raise ExplainerError(TOO_LARGE.format(which=which, width=width, height=height,
-                                              megapixels=height * width / 1e6, limit=MAX_MEGAPIXELS))
+    try:  # the one pixel limit, shared with image files (ingest)
+        check_image_size(width, height, which)
+    except IngestError as err:
+        raise ExplainerError(str(err)) from None
     return np.ascontiguousarray(image)
 
 

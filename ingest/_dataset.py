@@ -12,12 +12,17 @@ from glasswing.ingest._roles import ColumnRoles, apply_roles
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A validated table with column roles, a name and the SHA-256 of the bytes it was read from."""
+    """A validated table with column roles, a name and the SHA-256 of the bytes it was read from.
+
+    ``notes`` are sentences about how the file was read (duplicated column names renamed, the text
+    encoding guessed), for the Model & data page and the reports.
+    """
 
     frame: pd.DataFrame
     roles: ColumnRoles = field(default_factory=ColumnRoles)
     name: str = "data"
     sha256: str = ""
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.frame)

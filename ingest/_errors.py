@@ -12,9 +12,11 @@ class IngestError(GlasswingError):
 
 
 class UntrustedFileError(IngestError):
-    """A file that could run code when loaded: pickle, joblib, whole-module ``torch.save``, odd skops types.
+    """A file that could run code when loaded or used.
 
-    Loading it needs ``trusted=True`` (``--trust`` on the command line, the checkbox in the dashboard).
+    Pickle, joblib, whole-module ``torch.save``, skops files with unreviewed types or stored functions,
+    TorchScript calling more than tensor math. Loading it needs ``trusted=True`` (``--trust`` on the
+    command line, the checkbox in the dashboard).
     """
 
 
@@ -28,11 +30,29 @@ BAD_SOURCE = "Cannot read from a {kind}; give a file path, bytes or an open bina
 # --- tables ---------------------------------------------------------------------------------------------
 TABLE_BINARY = "'{name}' is not a CSV or Parquet table (it looks like a binary file)."
 TABLE_UNREADABLE = "'{name}' could not be read as a {fmt} table: {reason}."
-TABLE_BAD_ENCODING = ("'{name}' is not UTF-8 text (byte {position} cannot be decoded); save it as "
-                      "UTF-8 (\"CSV UTF-8\" in Excel) and upload it again.")
+TABLE_BAD_ENCODING = ("'{name}' is neither UTF-8 nor Windows-1252/Latin-1 text (the byte value 0x{byte:02X} "
+                      "at position {position:,} of the file cannot be decoded); save it as UTF-8 (\"CSV "
+                      "UTF-8\" in Excel) and upload it again.")
 TABLE_NO_ROWS = "'{name}' has a header but no data rows."
-DUPLICATE_COLUMNS = ("'{name}' has more than one column named {columns}; give each column a "
-                     "different name.")
+TABLE_TOO_MANY_COLUMNS = ("'{name}' has {count:,} columns, more than the {limit:,} Glasswing reads; keep "
+                          "only the columns the audit needs.")
+TABLE_TOO_MANY_ROWS = ("'{name}' has {count:,} rows, more than the {limit:,} Glasswing reads into memory; "
+                       "use a sample, or audit logged predictions in a Parquet file out of core with "
+                       "`glasswing audit --data FILE.parquet --prediction COL`.")
+TABLE_TOO_MUCH_DATA = ("'{name}' holds {size_mb:,.0f} MB of uncompressed data, more than the {limit_mb:,} MB "
+                       "Glasswing reads into memory; use a sample, or audit logged predictions in a Parquet "
+                       "file out of core with `glasswing audit --data FILE.parquet --prediction COL`.")
+TABLE_TOO_MANY_CELLS = ("'{name}' has up to {cells:,} cells ({rows:,} lines x {columns:,} columns), more "
+                        "than the {limit:,} Glasswing reads into memory; use a sample or fewer columns.")
+TABLE_OUT_OF_MEMORY = ("'{name}' is too large to read into this machine's memory; use a sample or fewer "
+                       "columns.")
+AMBIGUOUS_COLUMN = ("Column '{column}' appears {count} times in {where} with different values (the later "
+                    "copies are renamed {copies}); choose one of them by its name.")
+NOTE_DUPLICATES_IDENTICAL = ("'{name}' has {count} columns named '{column}' holding identical values; the "
+                             "later copies are renamed {copies}.")
+NOTE_DUPLICATES_DIFFER = ("'{name}' has {count} columns named '{column}' with different values; the later "
+                          "copies are renamed {copies}, and a role must name one of them.")
+NOTE_ENCODING = "'{name}' is not UTF-8; it was read as {encoding} text."
 UNKNOWN_COLUMN = "Column '{column}' is not in {where}; it has: {available}."
 TARGET_ALL_MISSING = ("The target column '{column}' is empty (every value is missing); choose another "
                       "column.")
@@ -61,9 +81,30 @@ PICKLE_REFUSED = ("'{name}' is a {fmt} file, and loading one can run any code it
                   "only if you trust where it came from, by marking it trusted (--trust on the "
                   "command line, 'I trust this file' in the dashboard), or save the model as .skops, "
                   ".onnx or .safetensors.")
-SKOPS_UNTRUSTED = ("'{name}' contains types that are not scikit-learn, NumPy or SciPy types: "
-                   "{types}; mark it trusted (--trust, or 'I trust this file' in the dashboard) only "
-                   "if you know where it came from.")
+SKOPS_UNTRUSTED = ("'{name}' contains types that are neither in skops' trusted set nor among the "
+                   "scikit-learn types Glasswing has reviewed: {types}; mark it trusted (--trust, or 'I "
+                   "trust this file' in the dashboard) only if you know where it came from.")
+SKOPS_FUNCTION = ("'{name}' stores the function {function} ({where}), and a function in a model file runs "
+                  "when the model scores data, where it can read or write files; mark it trusted (--trust, "
+                  "or 'I trust this file' in the dashboard) only if you know where it came from.")
+SKOPS_PARAMETER = ("'{name}' sets {param}={value!r} on its {estimator}, which makes scikit-learn {effect}; "
+                   "mark it trusted (--trust, or 'I trust this file' in the dashboard) only if you know "
+                   "where it came from.")
+TORCHSCRIPT_REFUSED = ("'{name}' is TorchScript code that calls {calls}, beyond the tensor math Glasswing "
+                       "runs from an untrusted file (nothing that touches files, the network, the process or "
+                       "Python objects); mark it trusted (--trust, or 'I trust this file' in the dashboard) "
+                       "only if you know where it came from.")
+ONNX_EXTERNAL_DATA = ("'{name}' keeps the tensor '{tensor}' outside the file (external data at "
+                      "'{location}'), which would make Glasswing read another file; save the model with "
+                      "every tensor inside it (onnx.save_model(model, path, save_as_external_data=False)).")
+ONNX_CUSTOM_DOMAIN = ("'{name}' uses operators from the custom domain '{domain}' ({ops}); Glasswing runs "
+                      "only standard ONNX and ONNX-ML operators.")
+MODEL_ARCHIVE_TOO_LARGE = ("'{name}' unpacks to {size_mb:,.0f} MB, more than the {limit_mb:,} MB Glasswing "
+                           "reads from one model file.")
+MODEL_OUT_OF_MEMORY = "'{name}' is too large to load in this machine's memory; use a smaller model."
+BAD_METADATA = ("'{name}' has a metadata entry '{key}' that is not valid JSON ({reason}); fix or remove that "
+                "entry.")
+MODEL_FAILED_ON_DATA = "'{name}' failed while scoring the data: {reason}."
 NOT_A_CLASSIFIER = ("'{name}' holds a {type} without predict_proba; Glasswing needs a classifier "
                     "that returns class probabilities.")
 UNSUPPORTED_OBJECT = ("'{name}' holds a {type}, which is neither a scikit-learn classifier nor a "
@@ -83,8 +124,11 @@ ONNX_NO_CLASSES = ("'{name}' does not say how many classes it predicts; add a 'c
                    "to its metadata.")
 
 # --- model and data together ---------------------------------------------------------------------------
-MODEL_FEATURES_MISSING = ("The model expects columns that '{data}' does not have: {missing}; it has: "
+MODEL_FEATURES_MISSING = ("The model expects columns that {data} does not have: {missing} (names are "
+                          "matched as given, then with '-', spaces and dots read as '_'); it has: "
                           "{available}.")
+NOTE_NUMERIC_INPUTS = ("'{model}' takes one numeric matrix of {count} columns, so it is given the numeric "
+                       "feature columns {columns}; the text columns {skipped} are left out.")
 MODEL_FEATURE_COUNT = ("The model takes {expected} input columns but '{data}' has {actual} feature "
                        "columns; choose the features the model was trained on.")
 MODEL_IS_IMAGE = ("'{model}' is an image model, so it cannot score the table '{data}'; load images "
@@ -95,8 +139,13 @@ CLASSES_DO_NOT_MATCH = ("The model predicts the classes {classes}, but the {colu
 
 # --- images ---------------------------------------------------------------------------------------------
 IMAGE_UNREADABLE = "'{name}' is not an image Glasswing can read (PNG, JPEG, BMP, GIF, WebP or TIFF)."
-IMAGE_TOO_LARGE = ("'{name}' has {megapixels:,.0f} megapixels, more than the {limit:,} megapixel "
-                   "limit; resize it first.")
+IMAGE_TOO_LARGE = ("{which} has {megapixels:,.1f} megapixels, more than the {limit:,} megapixel limit; "
+                   "resize it first.")
+IMAGES_TOO_MANY_PIXELS = ("'{name}' holds {megapixels:,.0f} megapixels of images in all, more than the "
+                          "{limit:,} megapixels Glasswing decodes from one upload; upload fewer or smaller "
+                          "images.")
+IMAGE_OUT_OF_MEMORY = ("'{name}' is too large to decode in this machine's memory; upload fewer or smaller "
+                       "images.")
 IMAGES_NONE = "'{name}' contains no images (PNG, JPEG, BMP, GIF, WebP or TIFF)."
 IMAGES_TOO_MANY = "'{name}' contains {count:,} images, more than the {limit:,} Glasswing reads at once."
 IMAGES_DUPLICATE_NAMES = "More than one image is named '{file}'; give each image a different file name."

@@ -4,7 +4,8 @@ Decisions:
 
 - Every image becomes an RGB ``uint8`` array ``(H, W, 3)``. Grayscale, palette, 16-bit and CMYK images are
   converted; transparent pixels are composited over white. Each conversion is noted in ``ImageSet.notes``.
-- An image over :data:`MAX_IMAGE_MEGAPIXELS` is refused before its pixels are decoded (decompression bombs).
+- An image over :data:`MAX_IMAGE_MEGAPIXELS`, or a set over :data:`MAX_TOTAL_MEGAPIXELS` in all, is refused
+  from the images' headers before any pixel is decoded (decompression bombs, zips of large images).
 - In a folder or zip, files that are not images by their suffix are skipped and noted (``readme.txt``,
   ``.DS_Store``, ``__MACOSX/``); a file with an image suffix that does not decode is an error. A
   ``labels.csv`` found next to the images is used as the labels table when none is given.
@@ -30,25 +31,31 @@ import pandas as pd
 
 from glasswing.ingest import _source
 from glasswing.ingest._errors import (
+    IMAGE_OUT_OF_MEMORY,
     IMAGE_TOO_LARGE,
     IMAGE_UNREADABLE,
     IMAGES_DUPLICATE_NAMES,
     IMAGES_NONE,
     IMAGES_TOO_MANY,
+    IMAGES_TOO_MANY_PIXELS,
     IMAGES_TOO_MUCH_DATA,
     LABELS_MISSING,
     LABELS_NO_FILE_COLUMN,
     IngestError,
     listing,
 )
+from glasswing.ingest._limits import (
+    MAX_IMAGE_MEGAPIXELS,
+    MAX_IMAGE_PIXELS,
+    MAX_TOTAL_MEGAPIXELS,
+    MAX_TOTAL_PIXELS,
+    check_image_size,
+)
 from glasswing.ingest._source import MAX_FILE_BYTES, read_bytes, sha256_hex, source_name
 from glasswing.ingest._tabular import read_table
 
 log = logging.getLogger(__name__)
 
-#: Largest image decoded, in megapixels (Pillow's own decompression-bomb limit is about 89).
-MAX_IMAGE_MEGAPIXELS = 40
-MAX_IMAGE_PIXELS = MAX_IMAGE_MEGAPIXELS * 1_000_000
 #: Most images read in one set.
 MAX_IMAGES = 5_000
 #: Most bytes unpacked from one zip or folder.
@@ -125,17 +132,38 @@ def load_image(source: Any, *, name: str | None = None) -> np.ndarray:
     return _decode(read_bytes(source, name), name)[0]
 
 
-def _decode(data: bytes, name: str) -> tuple[np.ndarray, str | None]:
-    """Return the RGB array and a note when the image had to be converted."""
+def _image_size(data: bytes, name: str) -> tuple[int, int]:
+    """Return ``(width, height)`` from the image's header, without decoding its pixels."""
     from PIL import Image
 
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked by us
+            with Image.open(io.BytesIO(data)) as img:
+                return img.size
+    except Image.DecompressionBombError as err:
+        match = re.search(r"\((\d+) pixels\)", str(err))
+        pixels = int(match[1]) if match else MAX_IMAGE_PIXELS + 1
+        raise IngestError(IMAGE_TOO_LARGE.format(which=f"'{name}'", megapixels=pixels / 1e6,
+                                                 limit=MAX_IMAGE_MEGAPIXELS)) from None
+    except Exception as err:  # Pillow raises UnidentifiedImageError, OSError, SyntaxError, ValueError...
+        log.info("could not read the header of %s", name, exc_info=err)
+        raise IngestError(IMAGE_UNREADABLE.format(name=name)) from None
+
+
+def _decode(data: bytes, name: str) -> tuple[np.ndarray, str | None]:
+    """Return the RGB array and a note when the image had to be converted.
+
+    The size in the header is checked (:func:`ingest._limits.check_image_size`) before any pixel is
+    decoded; running out of memory while decoding is reported as too large, not as unreadable.
+    """
+    from PIL import Image
+
+    check_image_size(*_image_size(data, name), f"'{name}'")
+    try:
+        with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise _too_large(name, width * height)
                 mode = img.mode
                 if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
                     rgba = img.convert("RGBA")
@@ -143,11 +171,8 @@ def _decode(data: bytes, name: str) -> tuple[np.ndarray, str | None]:
                 else:
                     rgb = img.convert("RGB")
                 array = np.array(rgb, dtype=np.uint8)
-    except IngestError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        match = re.search(r"\((\d+) pixels\)", str(err))
-        raise _too_large(name, int(match[1]) if match else 0) from None
+    except MemoryError:
+        raise IngestError(IMAGE_OUT_OF_MEMORY.format(name=name)) from None
     except Exception as err:  # Pillow raises UnidentifiedImageError, OSError, SyntaxError, ValueError...
         log.info("could not decode %s", name, exc_info=err)
         raise IngestError(IMAGE_UNREADABLE.format(name=name)) from None
@@ -155,8 +180,16 @@ def _decode(data: bytes, name: str) -> tuple[np.ndarray, str | None]:
     return array, note
 
 
-def _too_large(name: str, pixels: int) -> IngestError:
-    return IngestError(IMAGE_TOO_LARGE.format(name=name, megapixels=pixels / 1e6, limit=MAX_IMAGE_MEGAPIXELS))
+def _check_total_pixels(items: list[tuple[str, bytes]], name: str) -> None:
+    """Refuse a set whose images hold more than :data:`MAX_TOTAL_PIXELS` in all, read from their headers."""
+    sizes = []
+    for member, data in items:
+        width, height = _image_size(data, member)
+        check_image_size(width, height, f"'{member}'")
+        sizes.append(width * height)
+    if sum(sizes) > MAX_TOTAL_PIXELS:
+        raise IngestError(IMAGES_TOO_MANY_PIXELS.format(name=name, megapixels=sum(sizes) / 1e6,
+                                                        limit=MAX_TOTAL_MEGAPIXELS))
 
 
 def load_images(source: Any, *, labels: Any = None, name: str | None = None) -> ImageSet:
@@ -193,24 +226,28 @@ def load_images(source: Any, *, labels: Any = None, name: str | None = None) -> 
     if not name:
         name = "images" if isinstance(source, (list, tuple)) else source_name(source, None, "images")
     entries, archive_sha, single = _entries(source, name)
-    images, names, notes, skipped, found_labels = [], [], [], [], None
+    to_decode, names, notes, skipped, found_labels = [], [], [], [], None
     for member, data in sorted(entries, key=lambda e: e[0]):
         base = PurePosixPath(member).name
         if base.lower() == LABELS_FILE and labels is None and not single:
             found_labels = (member, data)
         elif single or (base.lower().endswith(IMAGE_SUFFIXES) and not base.startswith(".")):
-            if len(images) >= MAX_IMAGES:
+            if len(to_decode) >= MAX_IMAGES:
                 raise IngestError(IMAGES_TOO_MANY.format(name=name, count=_count_images(entries),
                                                          limit=MAX_IMAGES))
             if member in names:
                 raise IngestError(IMAGES_DUPLICATE_NAMES.format(file=member))
-            array, note = _decode(data, member)
-            images.append(array)
+            to_decode.append((member, data))
             names.append(member)
-            if note:
-                notes.append(note)
         else:
             skipped.append(member)
+    _check_total_pixels(to_decode, name)  # every header first: nothing is decoded over the budget
+    images = []
+    for member, data in to_decode:
+        array, note = _decode(data, member)
+        images.append(array)
+        if note:
+            notes.append(note)
     if not images:
         raise IngestError(IMAGES_NONE.format(name=name))
     if skipped:

@@ -7,12 +7,15 @@ the constructors here wrap objects that are already in memory (used by tests and
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from glasswing.ingest._errors import MODEL_FAILED_ON_DATA, MODEL_FEATURES_MISSING, IngestError, listing
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +72,9 @@ class ImagePreprocess:
         return torch.from_numpy(self.to_array(images))
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Model:
-    """A loaded model behind one interface.
+    """A loaded model behind one interface (frozen: build a changed copy with ``dataclasses.replace``).
 
     Attributes
     ----------
@@ -136,8 +139,13 @@ class Model:
     @classmethod
     def from_torch(cls, module: Any, *, preprocess: ImagePreprocess, classes: Sequence | None = None,
                    name: str = "model", sha256: str = "", source_format: str = "memory",
-                   architecture: str | None = None) -> Model:
-        """Wrap a PyTorch image classifier (an ``nn.Module`` or a TorchScript ``ScriptModule``)."""
+                   architecture: str | None = None,
+                   output: Literal["logits", "probabilities"] = "logits") -> Model:
+        """Wrap a PyTorch image classifier (an ``nn.Module`` or a TorchScript ``ScriptModule``).
+
+        The module runs once on a dummy batch: its output width is the class count when ``classes`` is
+        not given (or does not have one label per output), and it shows whether channels-last works.
+        """
         import torch
 
         module = module.eval().cpu()
@@ -152,12 +160,13 @@ class Model:
                 raise
             log.debug("The layout probe of %s failed; using the default layout", name, exc_info=True)
             out = None
-        if classes is None:
+        if out is not None and (classes is None or len(classes) != out.shape[1]):
             classes = range(out.shape[1])
         channels_last = out is not None and _same_in_channels_last(module, probe, out)
         return cls(name=name, kind="torchscript" if scripted else "torch", modality="image",
                    classes_=np.asarray(list(classes)), sha256=sha256, module=module, preprocess=preprocess,
-                   source_format=source_format, architecture=architecture, channels_last=channels_last)
+                   source_format=source_format, architecture=architecture, channels_last=channels_last,
+                   output=output)
 
     # ------------------------------------------------------------------ capabilities
     @property
@@ -202,11 +211,67 @@ class Model:
         """Return class probabilities, shape ``(n, len(classes_))``.
 
         ``X`` is a DataFrame (tabular) or a sequence of ``uint8`` RGB arrays of shape (H, W, 3) (image).
+        A DataFrame's columns are matched to :attr:`feature_names` by :meth:`input_columns`.
+
+        Raises
+        ------
+        IngestError
+            When the DataFrame lacks columns the model expects, or the model itself fails on the input
+            (one sentence with the model's own reason; the traceback is logged).
         """
-        if self.modality == "tabular":
-            return self._predict_proba_tabular(X)
-        parts = [self._predict_proba_images(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
-        return np.concatenate(parts) if parts else np.empty((0, len(self.classes_)))
+        try:
+            if self.modality == "tabular":
+                return self._predict_proba_tabular(X)
+            parts = [self._predict_proba_images(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+            return np.concatenate(parts) if parts else np.empty((0, len(self.classes_)))
+        except IngestError:
+            raise
+        except MemoryError:
+            raise IngestError(MODEL_FAILED_ON_DATA.format(
+                name=self.name, reason="it ran out of memory; score fewer rows at a time")) from None
+        except Exception as err:
+            log.info("%s failed in predict_proba", self.name, exc_info=True)
+            text = str(err).strip().splitlines()[0].rstrip(".")[:200] if str(err).strip() else ""
+            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
+            raise IngestError(MODEL_FAILED_ON_DATA.format(name=self.name, reason=reason)) from err
+
+    def input_columns(self, columns: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Return the column of ``columns`` that feeds each of :attr:`feature_names`, and the names not found.
+
+        A feature matches the column of the same name, else the one column whose name reads the same with
+        ``-``, spaces and dots as ``_`` (skl2onnx turns ``education-num`` into the input
+        ``education_num``).
+
+        Examples
+        --------
+        >>> m = Model(name="m", kind="onnx", modality="tabular", classes_=np.array([0, 1]),
+        ...           feature_names=("age", "education_num", "hours"))
+        >>> m.input_columns(["age", "education-num", "sex"])
+        (['age', 'education-num'], ['hours'])
+        """
+        present = set(columns)
+        by_sanitised: dict[str, list[str]] = {}
+        for column in columns:
+            by_sanitised.setdefault(sanitised_name(column), []).append(column)
+        found, missing = [], []
+        for feature in self.feature_names or ():
+            candidates = [feature] if feature in present else by_sanitised.get(sanitised_name(feature), [])
+            (found if len(candidates) == 1 else missing).append(candidates[0] if len(candidates) == 1
+                                                                 else feature)
+        return found, missing
+
+    def numeric_inputs(self, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+        """Return the columns of ``frame`` a one-matrix model is given, and the ones left out.
+
+        All columns when every one is numeric; otherwise the numeric (and boolean) ones, when a model
+        of unknown input width is given them or their count is its width (``info["n_features"]``).
+        """
+        numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+                   or pd.api.types.is_bool_dtype(frame[c])]
+        width = self.info.get("n_features")
+        if len(numeric) == frame.shape[1] or (width is not None and len(numeric) != width):
+            return list(frame.columns), []
+        return numeric, [c for c in frame.columns if c not in numeric]
 
     def predict(self, X: Any) -> np.ndarray:
         """Return predicted class labels (from ``classes_``)."""
@@ -214,7 +279,13 @@ class Model:
 
     def _predict_proba_tabular(self, X: Any) -> np.ndarray:
         if isinstance(X, pd.DataFrame) and self.feature_names is not None:
-            X = X.loc[:, list(self.feature_names)]
+            found, missing = self.input_columns(list(X.columns))
+            if missing:
+                raise IngestError(MODEL_FEATURES_MISSING.format(data="the data", missing=listing(missing),
+                                                                available=listing(X.columns, 20)))
+            X = X.loc[:, found].set_axis(list(self.feature_names), axis=1)
+        elif isinstance(X, pd.DataFrame) and self.kind == "onnx":
+            X = X.loc[:, self.numeric_inputs(X)[0]]
         if self.kind == "sklearn":
             return np.asarray(self.estimator.predict_proba(X), dtype=float)
         if self.kind == "onnx":
@@ -231,6 +302,11 @@ class Model:
 
         with torch.no_grad():
             return self.forward_tensor(self.image_tensor(images)).double().numpy()
+
+
+def sanitised_name(name: str) -> str:
+    """Return ``name`` with ``-``, whitespace and dots as ``_``, the way skl2onnx names inputs."""
+    return re.sub(r"[-.\s]", "_", str(name))
 
 
 def _same_in_channels_last(module: Any, probe: Any, expected: Any) -> bool:

@@ -3,11 +3,15 @@
 The format is recognised from the bytes (zip members, magic numbers, the safetensors header), not only
 from the file name, so a pickle renamed ``.onnx`` or ``.pt`` is still a pickle. Nothing is unpickled
 unless the caller passes ``trusted=True``: state dicts are read with ``torch.load(weights_only=True)``
-(PyTorch's restricted unpickler), skops files with an allow-list of scikit-learn, NumPy and SciPy types.
+(PyTorch's restricted unpickler); skops files with skops' trusted types plus a reviewed list and no stored
+functions (``ingest._skops``); TorchScript only when its code is proved to be tensor math before it is
+loaded (``ingest._torchscript``); ONNX without external data or custom operators (``ingest._onnx``).
+Zip-based files are refused when their members declare more than ``MAX_MODEL_UNPACKED_BYTES``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -20,15 +24,16 @@ from typing import Any
 import numpy as np
 
 from glasswing.ingest._errors import (
+    BAD_METADATA,
     BAD_PREPROCESS,
     IMAGE_MODEL_FAILED,
+    MODEL_OUT_OF_MEMORY,
     MODEL_UNREADABLE,
     NEEDS_ARCHITECTURE,
     NEEDS_PREPROCESS,
     NOT_A_CLASSIFIER,
     ONNX_NO_CLASSES,
     PICKLE_REFUSED,
-    SKOPS_UNTRUSTED,
     UNKNOWN_ARCHITECTURE,
     UNKNOWN_MODEL_FORMAT,
     UNSUPPORTED_OBJECT,
@@ -37,8 +42,14 @@ from glasswing.ingest._errors import (
     UntrustedFileError,
     listing,
 )
+from glasswing.ingest._limits import check_model_archive
 from glasswing.ingest._model import ImagePreprocess, Model
+from glasswing.ingest._onnx import check_onnx
+from glasswing.ingest._skops import check_parameters, check_skops, untrusted_skops_parts
 from glasswing.ingest._source import read_bytes, sha256_hex, source_name
+from glasswing.ingest._torchscript import check_graphs as check_torchscript_graphs
+from glasswing.ingest._torchscript import check_source as check_torchscript_source
+from glasswing.ingest._torchscript import refused_calls
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +58,6 @@ DIGITS_ARCHITECTURE = "glasswing.digits_cnn"
 #: Formats whose loading may run code, so they need ``trusted=True`` (``"torch"``: only when the
 #: ``torch.save`` file holds more than tensors, e.g. a whole module).
 CODE_RUNNING_FORMATS = ("pickle", "joblib", "torch")
-#: Top-level packages whose types a ``.skops`` file may contain without ``trusted=True``.
-SKOPS_TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
-#: Module or attribute names refused even inside those packages (file access, test helpers, code).
-SKOPS_REFUSED_PARTS = frozenset({"testing", "f2py", "distutils", "ctypeslib", "npyio", "npyio_impl",
-                                 "io", "load", "loads", "save", "savez", "fromfile", "memmap",
-                                 "exec", "eval", "system", "subprocess", "os"})
 PICKLE_SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib"}
 TORCH_SUFFIXES = (".pt", ".pth")
 #: Metadata keys read from safetensors headers, ONNX ``metadata_props`` and TorchScript extra files.
@@ -175,6 +180,54 @@ def detect_model_format(source: Any, *, name: str | None = None) -> str:
     raise IngestError(UNKNOWN_MODEL_FORMAT.format(name=name))
 
 
+def untrusted_parts(source: Any, *, name: str | None = None) -> tuple[str, ...]:
+    r"""Return what marking the model file trusted would allow; empty when it loads without trust.
+
+    For the dashboard's trust checkbox, which lists these before the user ticks it. Nothing is loaded:
+    pickles are not unpickled, skops and TorchScript archives are only read as text.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes or binary file object
+        The model file.
+    name : str, optional
+        File name (helps recognise pickles).
+
+    Returns
+    -------
+    tuple of str
+        E.g. ``("any code the pickle contains",)``, ``("the function numpy.savetxt",)`` or
+        ``("aten::from_file",)``.
+
+    Examples
+    --------
+    >>> untrusted_parts(b"\x80\x04K\x01.", name="model.pkl")
+    ('any code the pickle contains (pickle)',)
+    """
+    name = source_name(source, name, "model")
+    data = source if isinstance(source, bytes) else read_bytes(source, name)
+    fmt = detect_model_format(data, name=name)
+    try:
+        if fmt in ("pickle", "joblib"):
+            return (f"any code the pickle contains ({fmt})",)
+        if fmt == "torch":
+            import torch
+
+            try:
+                torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            except Exception as err:
+                if "weights only load failed" in str(err).lower():
+                    return ("any code the pickle contains (whole-model torch.save)",)
+            return ()
+        if fmt == "skops":
+            return tuple(untrusted_skops_parts(data))
+        if fmt == "torchscript":
+            return tuple(refused_calls(data))
+    except Exception:  # noqa: BLE001 - unreadable: loading says why, in one sentence
+        log.info("could not list what %s would need trusted", name, exc_info=True)
+    return ()
+
+
 def as_preprocess(value: ImagePreprocess | Mapping | str | None) -> ImagePreprocess | None:
     """Return ``value`` as an :class:`ImagePreprocess` (from a dict or its JSON text), or None.
 
@@ -251,26 +304,27 @@ def _unreadable(src: _Source, fmt: str, err: BaseException) -> IngestError:
     return IngestError(MODEL_UNREADABLE.format(name=src.name, fmt=fmt, reason=text[:200]))
 
 
-def _skops_type_allowed(type_name: str) -> bool:
-    parts = type_name.split(".")
-    return parts[0] in SKOPS_TRUSTED_PACKAGES and not any(
-        p.strip("_") in SKOPS_REFUSED_PARTS for p in parts[1:])
-
-
 def _load_skops(src: _Source, fmt: str) -> Model:
     import skops.io
 
+    check_model_archive(src.data, src.name)
     try:
-        untrusted = skops.io.get_untrusted_types(data=src.data)
+        if src.trusted:
+            allowed = skops.io.get_untrusted_types(data=src.data)
+        else:
+            allowed = check_skops(src.data, src.name)  # refuses functions and unreviewed types
+    except UntrustedFileError:
+        raise
     except Exception as err:  # corrupt archive or schema
         raise _unreadable(src, "skops", err) from None
-    refused = [t for t in untrusted if not _skops_type_allowed(t)]
-    if refused and not src.trusted:
-        raise UntrustedFileError(SKOPS_UNTRUSTED.format(name=src.name, types=listing(refused)))
     try:
-        estimator = skops.io.loads(src.data, trusted=untrusted)
+        estimator = skops.io.loads(src.data, trusted=allowed)
+    except MemoryError:
+        raise IngestError(MODEL_OUT_OF_MEMORY.format(name=src.name)) from None
     except Exception as err:
         raise _unreadable(src, "skops", err) from None
+    if not src.trusted:
+        check_parameters(estimator, src.name)
     return _wrap_object(estimator, src, fmt)
 
 
@@ -316,17 +370,34 @@ def _load_safetensors(src: _Source, fmt: str) -> Model:
 
 
 def _load_torchscript(src: _Source, fmt: str) -> Model:
+    """Load TorchScript after proving its code is tensor math (``ingest._torchscript``), unless trusted.
+
+    The source check runs before ``torch.jit.load`` (which compiles the code and runs scripted
+    ``__setstate__`` methods); the graph check runs after it and before the probe forward pass.
+    """
     import torch
 
+    check_model_archive(src.data, src.name)
+    if not src.trusted:
+        try:
+            check_torchscript_source(src.data, src.name)
+        except UntrustedFileError:
+            raise
+        except Exception as err:  # not a readable zip
+            raise _unreadable(src, "TorchScript", err) from None
     extra = {TORCHSCRIPT_EXTRA_FILE: ""}
     try:
         with warnings.catch_warnings():
             # torch 2.14 marks torch.jit deprecated (FutureWarning); loading still works and is what we need.
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
             module = torch.jit.load(io.BytesIO(src.data), map_location="cpu", _extra_files=extra)
+    except MemoryError:
+        raise IngestError(MODEL_OUT_OF_MEMORY.format(name=src.name)) from None
     except Exception as err:
         raise _unreadable(src, "TorchScript", err) from None
-    meta = json.loads(extra[TORCHSCRIPT_EXTRA_FILE]) if extra[TORCHSCRIPT_EXTRA_FILE] else {}
+    if not src.trusted:
+        check_torchscript_graphs(module, src.name)
+    meta = _json_value(extra[TORCHSCRIPT_EXTRA_FILE], TORCHSCRIPT_EXTRA_FILE, src, dict) or {}
     return _image_model(module, src, fmt, meta=meta)
 
 
@@ -336,7 +407,13 @@ def _load_onnx(src: _Source, fmt: str) -> Model:
 
     try:
         proto = onnx.load_model_from_string(src.data)
+    except Exception as err:
+        raise _unreadable(src, "ONNX", err) from None
+    check_onnx(proto, src.name)  # no external data, no custom operator domains: before any session
+    try:
         session = ort.InferenceSession(src.data, providers=["CPUExecutionProvider"])
+    except MemoryError:
+        raise IngestError(MODEL_OUT_OF_MEMORY.format(name=src.name)) from None
     except Exception as err:
         raise _unreadable(src, "ONNX", err) from None
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -349,8 +426,9 @@ def _load_onnx(src: _Source, fmt: str) -> Model:
     else:
         shape = inputs[0].shape
         n_features = shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
-        feature_names = tuple(json.loads(meta["feature_names"])) if "feature_names" in meta else None
-    classes = _json_list(meta.get(META_CLASSES)) or _onnx_class_labels(proto)
+        names = _json_value(meta.get("feature_names"), "feature_names", src, list)
+        feature_names = tuple(str(n) for n in names) if names else None
+    classes = _json_value(meta.get(META_CLASSES), META_CLASSES, src, list) or _onnx_class_labels(proto)
     if classes is None:
         prob_shape = session.get_outputs()[-1].shape
         if len(prob_shape) != 2 or not isinstance(prob_shape[1], int):
@@ -370,7 +448,7 @@ def _onnx_image_model(session: Any, src: _Source, meta: dict) -> Model:
         n = session.run(None, {session.get_inputs()[0].name: x})[0].shape[-1]
     except Exception as err:
         raise _model_failed(src, preprocess, err) from None
-    classes = _json_list(meta.get(META_CLASSES)) or list(range(n))
+    classes = _json_value(meta.get(META_CLASSES), META_CLASSES, src, list) or list(range(n))
     return Model(name=src.name, kind="onnx", modality="image", classes_=np.asarray(classes),
                  sha256=src.sha256, onnx_session=session, preprocess=preprocess,
                  output=meta.get(META_OUTPUT, "logits"), source_format="onnx")
@@ -388,8 +466,19 @@ def _onnx_class_labels(proto: Any) -> list | None:
     return None
 
 
-def _json_list(text: str | None) -> list | None:
-    return list(json.loads(text)) if text else None
+def _json_value(text: str | None, key: str, src: _Source, kind: type) -> Any:
+    """Return the JSON metadata entry ``key`` (a list or dict), None when absent; one sentence if bad."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        reason = str(err).split(":")[0]
+        raise IngestError(BAD_METADATA.format(name=src.name, key=key, reason=reason)) from None
+    if not isinstance(value, kind):
+        raise IngestError(BAD_METADATA.format(name=src.name, key=key,
+                                              reason=f"a {type(value).__name__}, not a JSON {kind.__name__}"))
+    return value
 
 
 # ========================================= objects -> Model ===========================================
@@ -424,7 +513,7 @@ def _from_state_dict(state: dict, src: _Source, fmt: str, meta: Mapping) -> Mode
         raise IngestError(WEIGHTS_DO_NOT_FIT.format(
             name=src.name, architecture=architecture, missing=len(missing), unexpected=len(unexpected),
             example=(list(missing) + list(unexpected))[0]))
-    meta_classes = _json_list(meta.get(META_CLASSES))
+    meta_classes = _json_value(meta.get(META_CLASSES), META_CLASSES, src, list)
     return _image_model(module, src, fmt, meta=dict(meta), default_preprocess=preprocess,
                         classes=meta_classes or classes, architecture=architecture)
 
@@ -459,16 +548,17 @@ def _image_model(module: Any, src: _Source, fmt: str, *, meta: Mapping | None = 
     preprocess = src.preprocess or as_preprocess(meta.get(META_PREPROCESS)) or default_preprocess
     if preprocess is None:
         raise IngestError(NEEDS_PREPROCESS.format(name=src.name))
+    classes = classes or _json_value(meta.get(META_CLASSES), META_CLASSES, src, list)
+    output = "probabilities" if meta.get(META_OUTPUT) == "probabilities" else "logits"
     try:  # from_torch runs the model once on a dummy batch: its output width is the class count
         model = Model.from_torch(module, preprocess=preprocess, name=src.name, sha256=src.sha256,
-                                 source_format=fmt, architecture=architecture)
+                                 source_format=fmt, architecture=architecture, output=output)
+    except MemoryError:
+        raise IngestError(MODEL_OUT_OF_MEMORY.format(name=src.name)) from None
     except Exception as err:
         raise _model_failed(src, preprocess, err) from None
-    classes = classes or _json_list(meta.get(META_CLASSES))
-    if classes is not None and len(classes) == len(model.classes_):
-        model.classes_ = np.asarray(list(classes))
-    if meta.get(META_OUTPUT) == "probabilities":
-        model.output = "probabilities"
+    if classes is not None and len(classes) == len(model.classes_):  # Model is frozen: a changed copy
+        model = dataclasses.replace(model, classes_=np.asarray(list(classes)))
     return model
 
 

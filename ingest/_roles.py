@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from glasswing.ingest._errors import (
+    AMBIGUOUS_COLUMN,
     POSITIVE_LABEL_UNKNOWN,
     ROLE_CLASH,
     SCORE_NOT_NUMERIC,
@@ -27,6 +28,10 @@ from glasswing.ingest._errors import (
 from glasswing.ingest._model import Model
 
 log = logging.getLogger(__name__)
+
+#: ``frame.attrs`` key set by ``ingest.read_table``: ``{name: renamed copies}`` for duplicated column names
+#: whose copies hold different values, so a role naming the bare name is ambiguous.
+AMBIGUOUS_ATTR = "glasswing.ambiguous"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ SENSITIVE_NAMES = ("sex", "gender", "race", "ethnicity", "age_group", "religion"
 def validate_roles(frame: pd.DataFrame, roles: ColumnRoles, *, name: str | None = None) -> None:
     """Check that ``roles`` can be used with ``frame``; raise one sentence for the first problem.
 
-    Checks: every named column exists; no column is both target and prediction/score/feature; the
+    Checks: every named column exists and is not a duplicated name whose copies differ (see
+    ``ingest.read_table``); no column is both target and prediction/score/feature; the
     target has no missing values and two distinct values (or more with a ``positive_label`` that occurs
     in it); each sensitive column has at least two values; the score column is numeric.
 
@@ -78,10 +84,15 @@ def validate_roles(frame: pd.DataFrame, roles: ColumnRoles, *, name: str | None 
     """
     where = f"'{name}'" if name else "the data"
     named = [roles.target, roles.prediction, roles.score, *roles.sensitive, *roles.features]
+    ambiguous = frame.attrs.get(AMBIGUOUS_ATTR, {})
     for column in named:
         if column is not None and column not in frame.columns:
             raise IngestError(UNKNOWN_COLUMN.format(column=column, where=where,
                                                     available=listing(frame.columns, limit=20)))
+        if column in ambiguous:
+            copies = ambiguous[column]
+            raise IngestError(AMBIGUOUS_COLUMN.format(column=column, count=len(copies) + 1, where=where,
+                                                      copies=listing(f"'{c}'" for c in copies)))
     singles = [("target", roles.target), ("prediction", roles.prediction), ("score", roles.score)]
     for i, (first, a) in enumerate(singles):
         for second, b in singles[i + 1:]:
@@ -193,21 +204,26 @@ def suggest_roles(frame: pd.DataFrame, model: Model | None = None) -> ColumnRole
         Roles that pass :func:`validate_roles`.
     """
     by_lower = {str(c).lower(): c for c in frame.columns}
+    unclear = frame.attrs.get(AMBIGUOUS_ATTR, {})
 
     def first(names, ok) -> str | None:
         candidates = [by_lower[n] for n in names if n in by_lower]
         candidates += [c for c in frame.columns if any(str(c).lower().endswith("_" + n) for n in names)]
-        return next((c for c in candidates if ok(frame[c])), None)
+        return next((c for c in candidates if c not in unclear and ok(frame[c])), None)
 
     target = first(TARGET_NAMES, lambda y: y.notna().all() and y.nunique() == 2)
     prediction = first(PREDICTION_NAMES, lambda y: y.notna().any())
     prediction = prediction if prediction != target else None
     score = first(SCORE_NAMES, pd.api.types.is_numeric_dtype)
-    sensitive = tuple(by_lower[n] for n in SENSITIVE_NAMES
-                      if n in by_lower and by_lower[n] != target and frame[by_lower[n]].nunique() >= 2)
-    if model is not None and model.feature_names and all(f in frame.columns for f in model.feature_names):
-        features = tuple(f for f in model.feature_names if f not in (target, prediction, score))
+    ambiguous = frame.attrs.get(AMBIGUOUS_ATTR, {})
+    sensitive = tuple(by_lower[n] for n in SENSITIVE_NAMES if n in by_lower and by_lower[n] != target
+                      and by_lower[n] not in ambiguous and frame[by_lower[n]].nunique() >= 2)
+    taken = (target, prediction, score)
+    found, missing = model.input_columns(list(frame.columns)) if model is not None else ([], [True])
+    if model is not None and model.feature_names and not missing:
+        features = tuple(f for f in found if f not in taken)
     else:
-        features = tuple(c for c in frame.columns if c not in (target, prediction, score))
+        ambiguous = frame.attrs.get(AMBIGUOUS_ATTR, {})
+        features = tuple(c for c in frame.columns if c not in taken and c not in ambiguous)
     return ColumnRoles(target=target, prediction=prediction, score=score, sensitive=sensitive,
                        features=features)

@@ -27,12 +27,14 @@ else:
     model_file = left.file_uploader(
         "Model: .skops, .onnx, TorchScript .pt, .safetensors or a state dict", key=P + "model_file",
         max_upload_size=ingest.MAX_FILE_MB, help=f"Up to {ingest.MAX_FILE_MB} MB.")
-    trusted = False
-    if model_file is not None and _loading.may_run_code(model_file):
+    trusted, needs = False, _loading.trust_needed(model_file) if model_file is not None else ()
+    if needs:
+        allowed = ", ".join(f"`{n.replace('`', chr(39))}`" for n in needs[:8])
         trusted = left.checkbox(
-            "I trust this file (allow pickle)", key=P + "trust",
-            help="Pickle, joblib and whole-model torch.save files can run any code they contain while "
-                 "they load. Tick this only for a file whose origin you trust.")
+            "I trust this file", key=P + "trust",
+            help="This file holds code that could read or write files or run programs when the model "
+                 "loads or scores data. Tick this only for a file whose origin you trust.")
+        left.caption(f"Trusting it allows: {allowed}{' ...' if len(needs) > 8 else ''}.")
     with left.expander("PyTorch weights and image preprocessing"):
         architecture = st.text_input("Architecture of a weights-only file", key=P + "architecture",
                                      placeholder="resnet18, or glasswing.digits_cnn")
@@ -51,7 +53,8 @@ else:
         data_files = right.file_uploader(
             "Images (PNG, JPEG, ...) or one .zip, with an optional labels.csv (file, label, groups...)",
             accept_multiple_files=True, key=P + "image_files", max_upload_size=ingest.MAX_FILE_MB,
-            help=f"Up to {ingest.MAX_FILE_MB} MB a file, {ingest.MAX_IMAGE_MEGAPIXELS} megapixels an image.")
+            help=f"Up to {ingest.MAX_FILE_MB} MB a file, {ingest.MAX_IMAGE_MEGAPIXELS} megapixels an image, "
+                 f"{ingest.MAX_TOTAL_MEGAPIXELS} megapixels in all.")
     if st.button("Load the uploaded files", type="primary", key=P + "load_uploads",
                  disabled=model_file is None and not data_files):
         with _state.guard("loading the uploaded files"):
@@ -82,6 +85,8 @@ if data is not None:
     st.subheader("Data")
     gen, columns, roles = st.session_state.get(_loading.GENERATION, 0), list(base.frame.columns), data.roles
     st.caption(f"**{data.name}**: {len(data):,} rows, {len(columns)} columns · SHA-256 `{data.sha256}`")
+    for note in base.notes:
+        st.caption(note)
 
     def drop_from_features(key):  # a column that becomes the target, prediction or score is no feature
         features_key = f"{P}features.{gen}"
@@ -136,7 +141,8 @@ if model is not None:
             st.caption("Choose a target column (or load labelled images) to see accuracy and AUC.")
             st.stop()
         with _state.guard("scoring the model on the data"):
-            ingest.check_model_fits(model, scored)
+            for note in ingest.check_model_fits(model, scored):
+                st.caption(note)
             roles_key = data.roles if scored is data else None
             result = _loading.performance(model.sha256, scored.sha256, roles_key, model, scored)
             a, b = st.columns(2)

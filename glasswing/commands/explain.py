@@ -12,6 +12,7 @@ OUT_SUFFIX = "--out must name a {suffix} file for {what}; got '{out}'."
 NEEDS_ROWS = "--data needs --rows to say which rows to explain, e.g. --rows 0:100 or --rows 3,7,9."
 WRONG_INPUT = "This is {article} {modality} model, so give {flag} instead."
 BAD_PARAM = "--param takes NAME=VALUE, e.g. --param num_samples=2000; got '{text}'."
+BAD_NUMBER = "--param {name} takes a number (its default is {default}); got '{value}'."
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +52,11 @@ def _params(texts: list[str], spec) -> dict:
         name, sep, value = text.partition("=")
         if not sep or not name:
             raise GlasswingError(BAD_PARAM.format(text=text))
-        params[name] = _typed(value, defaults.get(name))
+        typed = _typed(value, defaults.get(name))
+        default = defaults.get(name)
+        if isinstance(default, int | float) and not isinstance(default, bool) and isinstance(typed, str):
+            raise GlasswingError(BAD_NUMBER.format(name=name, default=default, value=value))
+        params[name] = typed
     return params
 
 

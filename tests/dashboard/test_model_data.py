@@ -126,7 +126,8 @@ def test_pickled_model_needs_the_trust_checkbox(trust):
     at = new_apptest("model_data.py")
     at.radio(key=P + "source").set_value("Upload your own").run()
     at.file_uploader(key=P + "model_file").set_value(("m.pkl", data, "application/octet-stream")).run()
-    assert at.checkbox(key=P + "trust").label == "I trust this file (allow pickle)"
+    assert at.checkbox(key=P + "trust").label == "I trust this file"
+    assert "Trusting it allows: `any code the pickle contains (pickle)`." in [c.value for c in at.caption]
     if trust:
         at.checkbox(key=P + "trust").check().run()
     at.button(key=P + "load_uploads").click().run()
@@ -136,6 +137,40 @@ def test_pickled_model_needs_the_trust_checkbox(trust):
     else:
         assert [e.value for e in at.error] == [E.PICKLE_REFUSED.format(name="m.pkl", fmt="pickle")]
         assert "gw.model" not in at.session_state
+
+
+def test_a_skops_file_with_a_stored_function_shows_what_trusting_it_allows(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    target = tmp_path / "written.txt"
+    evil = Pipeline([("f", FunctionTransformer(np.savetxt, kw_args={"fname": str(target)})),
+                     ("clf", LogisticRegression())])
+    data = skops.io.dumps(evil)
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    at.file_uploader(key=P + "model_file").set_value(("evil.skops", data, "application/zip")).run()
+    assert at.checkbox(key=P + "trust").label == "I trust this file"
+    assert "Trusting it allows: `the function numpy.savetxt`." in [c.value for c in at.caption]
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception and "gw.model" not in at.session_state
+    assert [e.value for e in at.error] == [E.SKOPS_FUNCTION.format(
+        name="evil.skops", function="numpy.savetxt", where="the func of a FunctionTransformer")]
+    assert not target.exists()
+
+
+def test_duplicate_columns_are_read_and_noted_on_the_page():
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    table = b"score,score,y,sex\n1,1,0,F\n2,2,1,M\n3,3,0,F\n"
+    at.file_uploader(key=P + "table_file").set_value(("t.csv", table, "text/csv")).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["gw.dataset"].notes == (E.NOTE_DUPLICATES_IDENTICAL.format(
+        name="t.csv", count=2, column="score", copies="'score.1'"),)
+    assert E.NOTE_DUPLICATES_IDENTICAL.format(name="t.csv", count=2, column="score", copies="'score.1'") in [
+        c.value for c in at.caption]
 
 
 def test_no_trust_checkbox_for_safe_formats():

@@ -10,14 +10,14 @@ from glasswing.explainers import _image_blackbox as blackbox
 from glasswing.explainers._image import MAP_COUNT
 from glasswing.explainers._image_input import (
     GRAYSCALE,
-    MAX_MEGAPIXELS,
     NO_IMAGES,
     NOT_AN_IMAGE,
-    TOO_LARGE,
     WRONG_CHANNELS,
     WRONG_DTYPE,
 )
 from glasswing.explainers._targets import TARGET_COUNT, UNKNOWN_CLASS
+from glasswing.ingest import MAX_IMAGE_MEGAPIXELS
+from glasswing.ingest._errors import IMAGE_TOO_LARGE
 from tests.explainers.test_gradcam import GREEN_IN, RED_IN, RED_OUT, hand_image, hand_model
 
 IMAGE_METHODS = ["gradcam", "guided_gradcam", "integrated_gradients", "lime_image", "shap_image"]
@@ -79,8 +79,9 @@ def test_an_image_over_the_pixel_limit_is_refused_before_any_work(model):
     huge = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (7000, 6000, 3))  # 42 MP, no memory used
     with pytest.raises(ExplainerError) as err:
         explain(model, [huge], method="lime_image")
-    assert str(err.value) == TOO_LARGE.format(which="Image 1", width=6000, height=7000, megapixels=42.0,
-                                              limit=MAX_MEGAPIXELS)
+    assert str(err.value) == IMAGE_TOO_LARGE.format(which="Image 1", megapixels=42.0,
+                                                    limit=MAX_IMAGE_MEGAPIXELS)
+    assert str(err.value) == "Image 1 has 42.0 megapixels, more than the 40 megapixel limit; resize it first."
 
 
 def test_unknown_targets_are_one_sentence(model):

@@ -62,7 +62,7 @@ def test_decompression_bomb_is_refused(size, megapixels):
     bomb = _png(Image.new("1", size))  # compresses to a few kB
     assert len(bomb) < 200_000
     assert _err(load_image, bomb, name="bomb.png") == (
-        f"'bomb.png' has {megapixels} megapixels, more than the 40 megapixel limit; resize it first.")
+        f"'bomb.png' has {megapixels:.1f} megapixels, more than the 40 megapixel limit; resize it first.")
 
 
 @pytest.mark.parametrize("data", [b"not an image at all", _png(RGB)[:30]])

@@ -47,7 +47,7 @@ def _custom_scale(x):
     return x * 2.0
 
 
-def test_skops_with_types_outside_the_allow_list_needs_trust(credit_frame):
+def test_skops_with_a_stored_function_needs_trust(credit_frame):
     import skops.io
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -59,9 +59,12 @@ def test_skops_with_types_outside_the_allow_list_needs_trust(credit_frame):
     with pytest.raises(ingest.UntrustedFileError) as info:
         load_model(data, name="custom.skops")
     assert str(info.value) == (
-        "'custom.skops' contains types that are not scikit-learn, NumPy or SciPy types: "
-        "tests.ingest.test_models._custom_scale; mark it trusted (--trust, or 'I trust this file' in the "
-        "dashboard) only if you know where it came from.")
+        "'custom.skops' stores the function tests.ingest.test_models._custom_scale (the func of a "
+        "FunctionTransformer), and a function in a model file runs when the model scores data, where it can "
+        "read or write files; mark it trusted (--trust, or 'I trust this file' in the dashboard) only if you "
+        "know where it came from.")
+    assert ingest.untrusted_parts(data, name="custom.skops") == (
+        "the function tests.ingest.test_models._custom_scale",)
     model = load_model(data, name="custom.skops", trusted=True)
     np.testing.assert_allclose(model.predict_proba(credit_frame),
                                estimator.predict_proba(credit_frame[["income", "age"]]))

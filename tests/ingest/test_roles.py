@@ -137,7 +137,8 @@ def test_model_features_missing_are_named(pipeline, credit_frame):
     model = ingest.Model.from_estimator(pipeline, name="m.skops")
     data = load_dataset(credit_frame.drop(columns=["income", "purpose"]), target="approved", name="d.csv")
     assert _err(check_model_fits, model, data) == (
-        "The model expects columns that 'd.csv' does not have: income, purpose; it has: age, sex, approved.")
+        "The model expects columns that 'd.csv' does not have: income, purpose (names are matched as given, "
+        "then with '-', spaces and dots read as '_'); it has: age, sex, approved.")
 
 
 def test_classes_must_match_the_target(pipeline, credit_frame):
