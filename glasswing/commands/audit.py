@@ -199,7 +199,8 @@ def _audit(args: argparse.Namespace):
                               use_scores=prediction is None and args.threshold is not None,
                               **decision_options(args), **options)
     about = {"data": dataset.name, "data_sha256": dataset.sha256, "rows": len(dataset), "engine": "pandas",
-             "predictions": f"model {model.name}" if model else f"column {args.prediction or score}"}
+             "predictions": f"model {model.name}" if model else f"column {args.prediction or score}",
+             "notes": list(dataset.notes)}
     if model is not None:
         about["model_sha256"] = model.sha256
     return gm, about
@@ -238,6 +239,8 @@ def render(gm, about: dict) -> str:
             *_disparity_lines(head), "", head.sentence, "",
             "All groups (fairlearn's definitions; intervals as above):", *_disparity_lines(gm), "",
             gm.to_dict()["four_fifths"]["context"]]
+    if about.get("notes"):
+        out += ["", "Notes on the data:", *(f"  - {n}" for n in about["notes"])]
     if gm.warnings:
         out += ["", "Warnings:", *(f"  - {w}" for w in gm.warnings)]
     return "\n".join(out)

