@@ -176,13 +176,5 @@ def compas_dataset() -> Dataset:
     IngestError
         When the sample is missing.
     """
-    import hashlib
-
-    import pandas as pd
-
-    path = _path(COMPAS_FILE)
-    raw = path.read_bytes()
-    frame = pd.read_csv(path)  # a shipped, trusted file; duplicate headers get pandas' ".1" suffix
-    base = Dataset(frame=frame, name=COMPAS_FILE, sha256=hashlib.sha256(raw).hexdigest())
-    return base.with_roles(target="two_year_recid", score="decile_score", sensitive=("race", "sex"),
-                           features=(), positive_label=1)
+    return load_dataset(_path(COMPAS_FILE), target="two_year_recid", score="decile_score",
+                        sensitive=("race", "sex"), features=(), positive_label=1)
