@@ -1,10 +1,11 @@
-"""Glasswing dashboard: the only entry point (``glasswing serve`` runs it with Streamlit)."""
+"""Glasswing dashboard: the only page script (``glasswing serve`` serves it through ``_asgi.py``).
+
+Logins are not checked here: ``_auth.LoginMiddleware`` refuses every route before login, the websocket
+that runs this script included.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -31,27 +32,8 @@ SECTIONS = {
 }
 
 
-def _password_gate() -> None:
-    """When served to a network with a password (``glasswing serve --host``), ask for it once per session."""
-    expected = os.environ.get("GLASSWING_PASSWORD_SHA256")
-    if os.environ.get("GLASSWING_AUTH") == "oidc" and not st.user.is_logged_in:
-        st.button("Log in", on_click=st.login)
-        st.stop()
-    if not expected or st.session_state.get("gw.authenticated"):
-        return
-    with st.form("login"):
-        password = st.text_input("Password", type="password")
-        if st.form_submit_button("Enter"):
-            digest = hashlib.sha256(password.encode()).hexdigest()
-            if hmac.compare_digest(digest, expected):
-                st.session_state["gw.authenticated"] = True
-                st.rerun()
-            st.error("That password is not right; ask whoever started the server.")
-    st.stop()
-
-
 st.set_page_config(page_title="Glasswing", page_icon=":material/visibility:", layout="wide")
-_password_gate()
+_sidebar.require_login()
 pages = {
     section: [
         st.Page(f"app_pages/{file}", title=title, icon=icon, default=(file == "model_data.py"))
