@@ -32,7 +32,8 @@ SECTIONS = {
 }
 
 
-st.set_page_config(page_title="Glasswing", page_icon=":material/visibility:", layout="wide")
+# An emoji icon is drawn in the browser; a :material/...: page icon would be fetched from the internet.
+st.set_page_config(page_title="Glasswing", page_icon="🔎", layout="wide")
 _sidebar.require_login()
 pages = {
     section: [
