@@ -15,6 +15,7 @@ import streamlit as st
 
 from glasswing import explainers
 from glasswing._errors import GlasswingError
+from glasswing.dashboard._text import md
 from glasswing.explainers._tabular import ALGORITHM_NAMES, FAST_ALGORITHMS
 from glasswing.ingest import Dataset, Model
 from glasswing.reports import charts
@@ -152,7 +153,7 @@ def filter_rows(frame: pd.DataFrame, y_true: pd.Series | None, y_pred: np.ndarra
 def filter_widgets(model: Model, data: Dataset) -> np.ndarray:
     """Show the outcome and two conditions; return the matching row positions (a sentence if none)."""
     outcome = st.selectbox("Outcome", OUTCOMES, key="xt.outcome",
-                           help=f"Positive label: {data.positive_label!r} (from the data's target).")
+                           help=f"Positive label: {md(repr(data.positive_label))} (from the data's target).")
     conditions = []
     for i in range(2):
         a, b, c = st.columns([2, 1, 2])
@@ -184,12 +185,12 @@ def what_if_inputs(model: Model, data: Dataset, row: int) -> dict:
             if feature in known:
                 options = list(known[feature])
                 index = options.index(current) if current in options else None
-                values[feature] = st.selectbox(feature, options, index=index, key=key,
+                values[feature] = st.selectbox(md(feature), options, index=index, key=key,
                                                accept_new_options=True)
             elif pd.api.types.is_integer_dtype(data.frame[feature]):
-                values[feature] = st.number_input(feature, value=int(current), step=1, key=key)
+                values[feature] = st.number_input(md(feature), value=int(current), step=1, key=key)
             else:
-                values[feature] = st.number_input(feature, value=float(current), key=key)
+                values[feature] = st.number_input(md(feature), value=float(current), key=key)
     return values
 
 

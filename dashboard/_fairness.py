@@ -16,6 +16,7 @@ import streamlit as st
 
 from glasswing import audits
 from glasswing.audits._table import label
+from glasswing.dashboard._text import md
 from glasswing.ingest import Dataset, Model
 from glasswing.reports.charts import (
     calibration_figure,
@@ -166,7 +167,7 @@ def verdict(gm: audits.GroupMetrics, reference: str) -> audits.FourFifths:
     """Show the four-fifths verdict in plain words (green when met, red when not); return it."""
     ff = gm.four_fifths(None if reference == HIGHEST else reference)
     show = {True: st.success, False: st.error, None: st.warning}[ff.passed]
-    show(ff.sentence, icon=":material/balance:")
+    show(md(ff.sentence), icon=":material/balance:")
     return ff
 
 
@@ -179,7 +180,7 @@ def warnings(gm: audits.GroupMetrics) -> None:
     if small:
         title += f" ({small} group{'s' if small > 1 else ''} under {gm.min_group_size:,} rows)"
     with st.expander(title, expanded=small > 0, icon=":material/warning:"):
-        st.markdown("\n".join(f"- {w}" for w in gm.warnings))
+        st.markdown("\n".join(f"- {md(w)}" for w in gm.warnings))
 
 
 def disparity_table(gm: audits.GroupMetrics) -> pd.DataFrame:

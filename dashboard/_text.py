@@ -1,43 +1,61 @@
 """User text shown literally: the one escaping function for everything the dashboard renders as Markdown.
 
-Streamlit renders Markdown (with its directives, emoji shortcodes and LaTeX) in ``st.markdown``,
-``st.caption``, the alert boxes, ``st.metric``, widget labels, radio and segmented-control options,
-expander and tab labels. A file, column, group or class name, a note or an error sentence that quotes one
-is written by whoever made the file, so it must reach the browser as text: ``![](http://host/x.png)``
-must not make the browser fetch anything, ``<img>`` must not vanish, a backtick must not end a code span.
-Every such string goes through :func:`md` (or :func:`code` for a code span) before it joins Markdown.
+Streamlit renders Markdown (GitHub's flavour plus its directives, emoji shortcodes, icons and LaTeX) in
+``st.markdown``, ``st.caption``, the alert boxes, ``st.metric``, widget labels and help texts, radio and
+segmented-control options, expander, tab and image captions. A file, column, group or class name, a note
+or an error sentence that quotes one is written by whoever made the file, so it must reach the browser as
+text: ``![](http://host/x.png)`` must not make the browser fetch anything, ``<img>`` must not vanish, a
+backtick must not end a code span. Every such string goes through :func:`md` (or :func:`code` for a code
+span) before it joins Markdown.
 """
 
 from __future__ import annotations
 
 import re
-import string
 
-#: Every ASCII punctuation character: CommonMark lets each be backslash-escaped to stand for itself.
-_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
-#: Line breaks and other control characters would start new blocks (lists, headings, code blocks).
+#: Characters that open an inline construct wherever they stand: escapes, code, emphasis, strikethrough,
+#: links and images, HTML and autolinks, entities, maths, tables, e-mail autolinks.
+_ALWAYS = re.compile(r"([\\`*_~\[\]<>&$|@])")
+#: Line breaks and other control characters would end the paragraph and start new blocks.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-#: A colon followed by a letter could still start an emoji shortcode or an icon (``:smile:``,
-#: ``:material/x:``) after unescaping; a zero-width joiner after it keeps the text as it reads.
-_COLON = re.compile(r"\\:(?=\S)")
+#: What starts a block at the beginning of a line: a heading, a list item, a setext line, a quote.
+_BLOCK_START = re.compile(r"^([#+=-]|\d+(?=[.)]))")
+#: GitHub's bare-URL autolinks (``http://``, ``www.``).
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=\bwww)(\.)")
+#: ``:smile:`` and ``:material/home:`` become emoji and icons; a word joiner (U+2060, invisible) after
+#: the first colon keeps them text.
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+/\\-]+:)")
 
 
 def md(value: object) -> str:
     r"""Return ``str(value)`` escaped so that Streamlit's Markdown shows exactly its characters.
 
-    Every ASCII punctuation character is backslash-escaped (links, images, HTML, emphasis, code spans,
-    directives such as ``:red[...]``, ``$`` maths), line breaks become spaces, and a colon followed by
-    more text gets an invisible word joiner (U+2060) after it so that no emoji shortcode or icon forms.
+    The characters that start Markdown constructs are backslash-escaped (CommonMark lets any ASCII
+    punctuation be escaped to stand for itself), line breaks become spaces, what would start a block
+    (``# ``, ``- ``, ``1.``) is escaped at the start, and emoji shortcodes get an invisible word joiner.
+    Plain prose comes back unchanged.
 
     Examples
     --------
-    >>> print(md("**bold** <img src=x>"))
-    \*\*bold\*\* \<img src\=x\>
-    >>> print(md("![](x.png)"))
-    \!\[\]\(x\.png\)
+    >>> print(md("**bold** <img src=x> ![](http://example.com/x.png)"))
+    \*\*bold\*\* \<img src=x\> !\[\](http\://example.com/x.png)
+    >>> md("The four-fifths rule is met: 0.91 (sex=female vs sex=male).")
+    'The four-fifths rule is met: 0.91 (sex=female vs sex=male).'
+    >>> print(md("# not a heading"))
+    \# not a heading
     """
     text = _CONTROL.sub(" ", str(value))
-    return _COLON.sub("\\\\:\u2060", _PUNCTUATION.sub(r"\\\1", text))
+    text = _ALWAYS.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
+    # leading spaces as no-break spaces: no indented code block, and no block can start after them
+    text = re.sub(r"^ +", lambda m: "\u00a0" * len(m.group()), text)
+    text = _BLOCK_START.sub(lambda m: m.group(1) + "\\" if m.group(1).isdigit() else "\\" + m.group(1), text)
+    return _SHORTCODE.sub(":\u2060", text)
+
+
+def mds(values) -> list[str]:
+    """Return :func:`md` of each value (for lists of names joined into Markdown)."""
+    return [md(v) for v in values]
 
 
 def code(value: object) -> str:
@@ -60,8 +78,3 @@ def code(value: object) -> str:
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " ") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def mds(values) -> list[str]:
-    """Return :func:`md` of each value (for lists of names joined into Markdown)."""
-    return [md(v) for v in values]

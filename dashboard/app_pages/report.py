@@ -4,6 +4,7 @@ import streamlit as st
 
 from glasswing import reports
 from glasswing.dashboard import _report, _state
+from glasswing.dashboard._text import md
 
 st.title("Report")
 st.caption("Compose the audit report: what was audited (with fingerprints), the findings, chosen "
@@ -21,7 +22,7 @@ sensitive = st.multiselect("Sensitive columns (several: their intersection)", co
                            default=[c for c in roles.sensitive if c in columns], key="report.sensitive")
 source = f"the model {model.name}" if model is not None and model.modality == "tabular" else \
     "the predictions logged in the data"
-st.caption(f"Predictions from {source}; target: {roles.target or 'not chosen'}.")
+st.caption(md(f"Predictions from {source}; target: {roles.target or 'not chosen'}."))
 if st.button("Run the audit", type="primary", key="report.run", disabled=not sensitive):
     _report.start_audit(sensitive)
 ran = st.session_state.get(_report.AUDIT)
@@ -30,7 +31,7 @@ audit = None
 if ran:
     with _state.guard("running the audit"), st.spinner("Auditing..."):
         audit = _report.audit(data, model, ran["sensitive"])
-        st.success(f"Audited by {', '.join(ran['sensitive'])} at {ran['created_at'][11:16]} UTC.",
+        st.success(md(f"Audited by {', '.join(ran['sensitive'])} at {ran['created_at'][11:16]} UTC."),
                    icon=":material/check:")
 
 # ---- 2. contents
@@ -94,10 +95,10 @@ if report is not None:
     st.dataframe(_report.disparity_table(report), hide_index=True, width="stretch",
                  column_config={"Value": st.column_config.NumberColumn(format="%.3f")})
     if report.four_fifths_sentence:
-        st.markdown(report.four_fifths_sentence)
+        st.markdown(md(report.four_fifths_sentence))
     st.dataframe(_report.group_table(report), hide_index=True, width="stretch")
     for warning in report.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
     if st.toggle("Preview the report as exported (HTML)", key="report.preview"):
         with _state.guard("rendering the preview"):
             st.iframe(_report.preview_html(report), height=900)
