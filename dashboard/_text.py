@@ -20,11 +20,12 @@ _ALWAYS = re.compile(r"([\\`*_~\[\]<>&$|@])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 #: What starts a block at the beginning of a line: a heading, a list item, a setext line, a quote.
 _BLOCK_START = re.compile(r"^([#+=-]|\d+(?=[.)]))")
-#: GitHub's bare-URL autolinks (``http://``, ``www.``).
-_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=\bwww)(\.)")
-#: ``:smile:`` and ``:material/home:`` become emoji and icons; a word joiner (U+2060, invisible) after
-#: the first colon keeps them text.
-_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+/\\-]+:)")
+#: GitHub's bare autolinks (``www.x``, ``http://x``, ``a@b.c``) ignore backslash escapes: a word joiner
+#: (U+2060, invisible) breaks them.
+_AUTOLINK = re.compile(r"(?i)(?<=\bwww)(?=\.)|(?=\\@)")
+#: ``:smile:`` and ``:material/home:`` become emoji and icons, and ``:red`` alone is a directive (its text
+#: vanishes); a word joiner (U+2060, invisible) after a colon that a name follows keeps them all text.
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+/\\-])")
 
 
 def md(value: object) -> str:
@@ -32,13 +33,16 @@ def md(value: object) -> str:
 
     The characters that start Markdown constructs are backslash-escaped (CommonMark lets any ASCII
     punctuation be escaped to stand for itself), line breaks become spaces, what would start a block
-    (``# ``, ``- ``, ``1.``) is escaped at the start, and emoji shortcodes get an invisible word joiner.
+    (``# ``, ``- ``, ``1.``) is escaped at the start, and a colon before a name (emoji shortcodes,
+    directives) gets an invisible word joiner.
     Plain prose comes back unchanged.
 
     Examples
     --------
-    >>> print(md("**bold** <img src=x> ![](http://example.com/x.png)"))
-    \*\*bold\*\* \<img src=x\> !\[\](http\://example.com/x.png)
+    >>> print(md("**bold** <img src=x> ![](x.png)"))
+    \*\*bold\*\* \<img src=x\> !\[\](x.png)
+    >>> md("www.example.com") == "www\u2060.example.com"
+    True
     >>> md("The four-fifths rule is met: 0.91 (sex=female vs sex=male).")
     'The four-fifths rule is met: 0.91 (sex=female vs sex=male).'
     >>> print(md("# not a heading"))
@@ -46,7 +50,7 @@ def md(value: object) -> str:
     """
     text = _CONTROL.sub(" ", str(value))
     text = _ALWAYS.sub(r"\\\1", text)
-    text = _AUTOLINK.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
+    text = _AUTOLINK.sub("\u2060", text)
     # leading spaces as no-break spaces: no indented code block, and no block can start after them
     text = re.sub(r"^ +", lambda m: "\u00a0" * len(m.group()), text)
     text = _BLOCK_START.sub(lambda m: m.group(1) + "\\" if m.group(1).isdigit() else "\\" + m.group(1), text)
