@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from glasswing._csv import neutralise
 from glasswing._errors import GlasswingError
 
 NO_OUT_FOLDER = "The folder for --out does not exist: {folder}."
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     data = ingest.load_dataset(args.data, target=args.target, sensitive=tuple(args.sensitive))
     reweighing = Reweighing()
     weights = reweighing.fit_transform(data.y_true, sensitive_features=data.sensitive_frame)
-    pd.DataFrame({"weight": weights}).to_csv(out, index=False, float_format="%.17g")
+    neutralise(pd.DataFrame({"weight": weights})).to_csv(out, index=False, float_format="%.17g")
     table = reweighing.weights_by_group_.reset_index()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"Wrote {len(weights):,} weights to {out}")
