@@ -5,6 +5,7 @@ limit across many client addresses, driven through its ASGI interface."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from glasswing.dashboard import _auth
@@ -67,7 +68,8 @@ def _post(app, client: str, password: str) -> tuple[int, dict]:
 
     scope = {"type": "http", "method": "POST", "path": "/login", "query_string": b"", "headers": [],
              "client": (client, 1234), "scheme": "http"}
-    asyncio.run(app(scope, receive, send))
+    with ThreadPoolExecutor(1) as pool:  # its own event loop (a browser test may run one in this thread)
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = sent[0]
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
 
@@ -82,4 +84,4 @@ def test_the_middleware_refuses_everyone_past_the_overall_limit():
     for i in range(6):
         assert _post(app, f"10.1.0.{i}", "guess")[0] == 401
     status, headers = _post(app, "10.9.9.9", "right")  # a new client, the right password: still refused
-    assert status == 429 and int(headers["retry-after"]) >= 59 and "set-cookie" not in headers
+    assert status == 429 and 30 <= int(headers["retry-after"]) <= 60 and "set-cookie" not in headers
