@@ -60,9 +60,13 @@ def running_server(command, port: int, log_path: Path, *, env: dict | None = Non
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    """Start ``glasswing``'s Streamlit server on a free port; yield its URL once ``/_stcore/health`` is ok."""
+    """Start ``glasswing``'s Streamlit server on a free port; yield its URL once ``/_stcore/health`` is ok.
+
+    One server per test process (each xdist worker starts its own): every browser test opens its own
+    browser context, so its own Streamlit session. Only the Report test saves to the audit history.
+    """
     from glasswing.commands.serve import streamlit_command
 
     port = free_port()
