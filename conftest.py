@@ -1,9 +1,9 @@
-"""Test-run set-up for the whole repository: numba's JIT cache, and doctests under installed names.
+"""Test-run set-up for the whole repository: numba's cache folder, and doctests under installed names.
 
-numba: shap's ``@njit`` functions are compiled in every test process (seconds each, per xdist worker).
-Their machine code is cached on disk in ``.pytest_cache/numba`` (``NUMBA_CACHE_DIR``) and kept between
-runs: ``njit`` defaults to ``cache=True`` for the test run, before shap is imported. Concurrent workers
-share the folder safely (numba writes each cache file whole, then renames it).
+numba: ``NUMBA_CACHE_DIR`` points at ``.pytest_cache/numba``, so any ``@njit(cache=True)`` function keeps
+its machine code between test processes and runs (xdist workers share the folder). shap 0.51's ``@njit``
+functions do not ask for caching, and forcing ``cache=True`` on them crashed a worker (a segfault in the
+partition explainer) on a run that loaded the cache, so they are compiled in each process as before.
 
 Doctests of the package folders under their installed names:
 
@@ -15,7 +15,6 @@ imported, its top-level name is made an alias of the installed module.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import sys
@@ -24,26 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".pytest_cache" / "numba"))
 
-
-def _cache_numba_jit() -> None:
-    import numba
-
-    plain = numba.njit
-    if getattr(plain, "_glasswing_cached", False):
-        return
-
-    @functools.wraps(plain)
-    def njit(*args, **kwargs):
-        kwargs.setdefault("cache", True)
-        if len(args) == 1 and callable(args[0]) and len(kwargs) == 1:  # bare @njit
-            return plain(**kwargs)(args[0])
-        return plain(*args, **kwargs)
-
-    njit._glasswing_cached = True
-    numba.njit = njit
-
-
-_cache_numba_jit()
 FOLDERS = ("ingest", "audits", "explainers", "reports", "dashboard", "sample_data")
 
 
