@@ -13,6 +13,7 @@ import streamlit as st
 
 from glasswing import explainers
 from glasswing._plain import plain
+from glasswing.dashboard._text import md
 from glasswing.explainers import OUTCOMES
 from glasswing.explainers._rows import NO_MATCH, OPERATORS
 from glasswing.explainers._shap_choice import ALGORITHM_NAMES, FAST_ALGORITHMS
@@ -112,7 +113,7 @@ def _predicted(model_sha: str, data_sha: str, _model: Model, _data: Dataset) -> 
 def filter_widgets(model: Model, data: Dataset) -> np.ndarray:
     """Show the outcome and two conditions; return the matching row positions (a sentence if none)."""
     outcome = st.selectbox("Outcome", OUTCOMES, key="xt.outcome",
-                           help=f"Positive label: {data.positive_label!r} (from the data's target).")
+                           help=f"Positive label: {md(repr(data.positive_label))} (from the data's target).")
     conditions = []
     for i in range(2):
         a, b, c = st.columns([2, 1, 2])
@@ -145,12 +146,12 @@ def what_if_inputs(model: Model, data: Dataset, row: int) -> dict:
             if feature in known:
                 options = list(known[feature])
                 index = options.index(current) if current in options else None
-                values[feature] = st.selectbox(feature, options, index=index, key=key,
+                values[feature] = st.selectbox(md(feature), options, index=index, key=key,
                                                accept_new_options=True)
             elif pd.api.types.is_integer_dtype(data.frame[feature]):
-                values[feature] = st.number_input(feature, value=int(current), step=1, key=key)
+                values[feature] = st.number_input(md(feature), value=int(current), step=1, key=key)
             else:
-                values[feature] = st.number_input(feature, value=float(current), key=key)
+                values[feature] = st.number_input(md(feature), value=float(current), key=key)
     return values
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from glasswing import audits, ingest
 from glasswing.audits._table import label
+from glasswing.dashboard._text import md
 from glasswing.ingest import Dataset, Model
 from glasswing.reports.charts import (
     calibration_figure,
@@ -189,8 +190,8 @@ def verdict(gm: audits.GroupMetrics, reference: str):
         ff = gm.four_fifths(reference)
         sentence, passed = ff.sentence, ff.passed
     show = {True: st.success, False: st.error, None: st.warning}[passed]
-    show(sentence, icon=":material/balance:")
-    st.caption(gm.to_dict()["four_fifths"]["context"])
+    show(md(sentence), icon=":material/balance:")
+    st.caption(md(gm.to_dict()["four_fifths"]["context"]))
     return ff if ff is not None else gm.four_fifths()
 
 
@@ -202,7 +203,7 @@ def left_out(gm: audits.GroupMetrics) -> None:
                     "tick *Include small groups* to put small ones back)")
         shown = table.drop(columns="group").rename(columns={
             "label": "group", "selection_rate": "selection rate", "left_out_of": "left out of"})
-        st.table(shown.set_index("group").round({"selection rate": 3}))
+        st.dataframe(shown.set_index("group").round({"selection rate": 3}))  # grid cells are text
 
 
 def decision_box(gm: audits.GroupMetrics) -> None:
@@ -210,16 +211,17 @@ def decision_box(gm: audits.GroupMetrics) -> None:
     rule = gm.decision_rule()
     perf = f"accuracy {rule['accuracy']:.3f}" + (f", AUC {rule['auc']:.3f}" if rule.get("auc") is not None
                                                  else "")
-    lines = [f"**Positive outcome:** {rule['favourable']!r} · **Rule:** {rule['rule']}",
-             f"**Predictions from:** {rule['source'] or '—'} · **\"Selected\" means:** {rule['selected']}",
+    lines = [f"**Positive outcome:** {md(repr(rule['favourable']))} · **Rule:** {md(rule['rule'])}",
+             f"**Predictions from:** {md(rule['source'] or '—')} · **\"Selected\" means:** "
+             f"{md(rule['selected'])}",
              f"**Overall:** {perf}"]
     if rule.get("label_map"):
         lines.append("**Target mapped to the model's classes:** "
-                     + ", ".join(f"{k} → {v}" for k, v in rule["label_map"].items()))
+                     + ", ".join(f"{md(k)} → {md(v)}" for k, v in rule["label_map"].items()))
     with st.container(border=True, key="fairness.decision"):
         st.markdown("#### Decision rule audited")
         st.markdown("  \n".join(lines))
-        st.table(gm.confusion.round(0).astype(int))
+        st.dataframe(gm.confusion.round(0).astype(int))  # grid cells are text, not Markdown
 
 
 def warnings(gm: audits.GroupMetrics) -> None:
@@ -231,7 +233,7 @@ def warnings(gm: audits.GroupMetrics) -> None:
     if small:
         title += f" ({small} group{'s' if small > 1 else ''} under {gm.min_group_size:,} rows)"
     with st.expander(title, expanded=small > 0, icon=":material/warning:"):
-        st.markdown("\n".join(f"- {w}" for w in gm.warnings))
+        st.markdown("\n".join(f"- {md(w)}" for w in gm.warnings))
 
 
 def disparity_table(gm: audits.GroupMetrics, headline: bool = True) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from glasswing import ingest
 from glasswing.dashboard import _state
+from glasswing.dashboard._text import md, mds
 from glasswing.ingest import samples
 
 #: Sample choices on the page: label -> (what, variant).
@@ -165,12 +166,12 @@ def model_facts(model: ingest.Model) -> str:
     """Return the model summary as a Markdown table (what, value), SHA-256 included."""
     classes = [str(c) for c in model.classes_]
     rows = [
-        ("File", model.name),
-        ("Kind", f"{model.kind}, from {model.source_format}"),
-        ("Modality", model.modality),
-        ("Classes", ", ".join(classes) if len(classes) <= 12 else f"{len(classes)} classes"),
-        ("Estimator", _estimator_name(model)),
-        ("Inputs", ", ".join(model.feature_names) if model.feature_names else _image_input(model)),
+        ("File", md(model.name)),
+        ("Kind", md(f"{model.kind}, from {model.source_format}")),
+        ("Modality", md(model.modality)),
+        ("Classes", ", ".join(mds(classes)) if len(classes) <= 12 else f"{len(classes)} classes"),
+        ("Estimator", md(_estimator_name(model))),
+        ("Inputs", ", ".join(mds(model.feature_names)) if model.feature_names else md(_image_input(model))),
         ("SHA-256", f"`{model.sha256}`"),
     ]
     lines = [f"| **{k}** | {v} |" for k, v in rows if v]

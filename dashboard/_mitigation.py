@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from glasswing import audits
+from glasswing._csv import neutralise
 from glasswing._paths import sample_dir
 from glasswing.audits._mitigation import MitigationResult
 from glasswing.dashboard._state import roles_key
@@ -126,7 +127,7 @@ def weights_csv(result: MitigationResult, train: Dataset) -> bytes:
     """Return the training rows' sensitive columns, label and weight as CSV bytes."""
     frame = train.frame[[*result.params["sensitive"], train.roles.target]].copy()
     frame["weight"] = result.weights
-    return frame.to_csv(index=False, float_format="%.17g").encode()
+    return neutralise(frame).to_csv(index=False, float_format="%.17g").encode()  # no formulas
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from glasswing._errors import GlasswingError
+from glasswing.dashboard._text import md
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def guard(doing: str) -> Iterator[None]:
     try:
         yield
     except GlasswingError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
     except Exception:
         log.exception("Unexpected error while %s", doing)
         st.error(UNEXPECTED.format(doing=doing), icon=":material/error:")

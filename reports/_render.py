@@ -36,6 +36,17 @@ _CHART_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
 
 
 # ---------------------------------------------------------------------------------------- charts
+def _plain(text: Any) -> str:
+    r"""Return user text for a matplotlib label, shown literally: an unescaped ``$`` pair is mathtext.
+
+    Examples
+    --------
+    >>> _plain("$x^2$ group")
+    '\\$x^2\\$ group'
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _svg(fig) -> str:
     """Serialise a matplotlib Figure to an SVG ``data:`` URI (text kept as text, ids isolated per chart)."""
     import matplotlib
@@ -95,7 +106,7 @@ def rates_chart(report: Report) -> str | None:
     if overall is not None:
         ax.axvline(overall, color="#000000", linestyle="--", linewidth=0.9)
         ax.text(overall, -0.5, " overall selection rate", fontsize=7, va="bottom")
-    ax.set_yticks(y, [g["label"] for g in groups])
+    ax.set_yticks(y, [_plain(g["label"]) for g in groups])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.1)
     _style(ax, "Rates by group", f"rate ({report.confidence:.0%} Wilson interval whiskers)")
@@ -118,7 +129,7 @@ def disparity_chart(report: Report) -> str | None:
         ax.plot([d.threshold, d.threshold], [i - 0.4, i + 0.4], color="#000000", linewidth=1.4)
         ax.text(max(shown, d.threshold) + 0.015, i, f"{d.value:.3f} {'pass' if d.passes else 'FAIL'}",
                 va="center", fontsize=8)
-    ax.set_yticks(y, [d.label for d in items])
+    ax.set_yticks(y, [_plain(d.label) for d in items])
     ax.invert_yaxis()
     ax.set_xlim(0, max(1.2, max(abs(d.value) for d in items) + 0.25))
     _style(ax, "Disparities against thresholds",
@@ -141,9 +152,9 @@ def attribution_chart(features: list, title: str) -> str | None:
     for bar, hatch in zip(bars, hatches, strict=True):
         bar.set_hatch(hatch)
     ax.axvline(0, color="#000000", linewidth=0.8)
-    ax.set_yticks(np.arange(len(vals)), names)
+    ax.set_yticks(np.arange(len(vals)), [_plain(n) for n in names])
     ax.invert_yaxis()
-    _style(ax, title, "attribution (dark: raises the score; light, hatched: lowers it)")
+    _style(ax, _plain(title), "attribution (dark: raises the score; light, hatched: lowers it)")
     return _svg(fig)
 
 
@@ -174,7 +185,7 @@ def mitigation_chart(report: Report) -> str | None:
     ax.set_yticks(y, [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.1)
-    _style(ax, f"Before and after: {m.get('label', m.get('method', 'mitigation'))}")
+    _style(ax, _plain(f"Before and after: {m.get('label', m.get('method', 'mitigation'))}"))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _svg(fig)
 
@@ -285,9 +296,37 @@ def render_pdf(report: Report, *, html: str | None = None) -> bytes:
 
     start = time.perf_counter()
     html = html if html is not None else render_html(report)
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    pdf = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=_local_fetcher()).write_pdf()
     log.info("Rendered the PDF report in %.2f s (%d bytes)", time.perf_counter() - start, len(pdf))
     return pdf
+
+
+@functools.lru_cache(maxsize=1)
+def _local_fetcher():
+    """WeasyPrint's URL fetcher, allowed only ``data:`` URIs and Glasswing's own template files.
+
+    A report carries user text (names, notes); if any ever reached the HTML as markup, an image or a
+    stylesheet in it must not be fetched from the network or read from the disk.
+    """
+    from weasyprint.urls import URLFetcher
+
+    root = TEMPLATES.resolve()
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("file:"):
+                from urllib.request import url2pathname
+
+                path = Path(url2pathname(url.split("?")[0].split("#")[0].removeprefix("file:"))).resolve()
+                if path.is_relative_to(root) and path.is_file():
+                    return super().fetch(url, headers)
+            log.warning("The report refers to %s; reports load only data: URIs and their templates.",
+                        url[:200])
+            raise ValueError(f"Reports load no external resources: {url[:200]}")
+
+    return LocalFetcher(allowed_protocols=("data", "file"))
 
 
 def report_bytes(report: Report, fmt: str) -> bytes:

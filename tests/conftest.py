@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +27,16 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GLASSWING_DATA_DIR", str(tmp_path_factory.mktemp("gwdata")))
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """Start ``glasswing``'s Streamlit server on a free port; yield its URL once ``/_stcore/health`` is ok."""
-    from glasswing.commands.serve import streamlit_command
-
-    port = free_port()
-    env = {**os.environ, "GLASSWING_DATA_DIR": str(tmp_path_factory.mktemp("gwserver"))}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
-    proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+@contextlib.contextmanager
+def running_server(command, port: int, log_path: Path, *, env: dict | None = None, cwd: Path = ROOT,
+                   timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start a Glasswing server (``command``, listening on ``port``); yield ``(url, process)`` once its
+    ``/_stcore/health`` says ``ok``; stop it with SIGTERM afterwards (then SIGKILL after 10 s)."""
+    log = open(log_path, "w+")  # noqa: SIM115
+    proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     try:
         while True:
             try:
@@ -47,16 +47,33 @@ def app_url(tmp_path_factory):
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
-                pytest.fail(f"Streamlit did not start:\n{log.read()[-3000:]}")
+                pytest.fail(f"The server did not start:\n{log.read()[-3000:]}")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """Start ``glasswing``'s Streamlit server on a free port; yield its URL once ``/_stcore/health`` is ok.
+
+    One server per test process (each xdist worker starts its own): every browser test opens its own
+    browser context, so its own Streamlit session. Only the Report test saves to the audit history.
+    """
+    from glasswing.commands.serve import streamlit_command
+
+    port = free_port()
+    env = {"GLASSWING_DATA_DIR": str(tmp_path_factory.mktemp("gwserver"))}
+    with running_server(streamlit_command("127.0.0.1", port), port,
+                        tmp_path_factory.mktemp("log") / "streamlit.log", env=env) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import streamlit as st
 from glasswing import explainers, ingest
 from glasswing.dashboard import _explain_images as xi
 from glasswing.dashboard import _state
+from glasswing.dashboard._text import md
 from glasswing.reports import charts
 
 P = xi.P
@@ -39,7 +40,7 @@ classes = model.classes_
 index = st.selectbox("Image", range(len(images)), index=xi.default_image(images, proba, classes),
                      format_func=lambda i: xi.caption(images, proba, classes, i), key=P + "image")
 left, right = st.columns([1, 2])
-left.image(images.images[index], caption=images.names[index], width=220)
+left.image(images.images[index], caption=md(images.names[index]), width=220)
 right.plotly_chart(charts.top_predictions_figure(proba[index], classes, k=5), key=P + "fig.top")
 predicted = int(proba[index].argmax())
 target = st.selectbox("Class to explain", list(classes), index=predicted, key=f"{P}target.{index}",
@@ -51,7 +52,7 @@ methods = st.multiselect("Methods", names, default=default, key=P + "methods",
                          format_func=lambda n: explainers.registry.get(n).label)
 for name, why in why_not.items():
     if explainers.registry.get(name).modalities == ("image",):
-        st.caption(f"*{explainers.registry.get(name).label}* is not available: {why}")
+        st.caption(f"*{md(explainers.registry.get(name).label)}* is not available: {md(why)}")
 if not names:
     st.stop()
 with st.expander("Display and method settings", icon=":material/tune:"):
@@ -67,7 +68,7 @@ if not methods:
     st.info("Choose at least one method.", icon=":material/info:")
     st.stop()
 
-st.subheader(f"Why class {target}?")
+st.subheader(f"Why class {md(target)}?")
 st.caption("Each map shows where the method finds evidence for the class (brighter: more). Beside it, the "
            "deletion curve: the pixels the map ranks highest are removed first; if the map is faithful the "
            "probability falls faster than when pixels are removed in random order.")
@@ -85,21 +86,21 @@ for column, method in zip(st.columns(len(methods)), methods, strict=True):
                   delta_color="inverse", help="Area under the deletion curve: lower is better.")
         m2.metric("Random order", f"{curve.random_auc:.2f}")
         st.plotly_chart(charts.deletion_figure(curve), key=f"{P}fig.deletion.{method}")
-        st.caption(curve.summary)
+        st.caption(md(curve.summary))
         stem = images.names[index].rsplit(".", 1)[0]
         d1, d2 = st.columns(2)
         d1.download_button("Heatmap PNG", xi.png(exp, opacity, colormap), f"{stem}_{method}.png",
                            "image/png", key=f"{P}png.{method}", icon=":material/download:")
         d2.download_button("Map .npy", xi.npy(exp), f"{stem}_{method}.npy", "application/octet-stream",
                            key=f"{P}npy.{method}", icon=":material/download:")
-        st.caption(f"{exp.algorithm}; {exp.compute_time:.2f} s. {exp.reason}")
+        st.caption(md(f"{exp.algorithm}; {exp.compute_time:.2f} s. {exp.reason}"))
         if randomise:
             with st.spinner("Randomising the top layers..."):
                 check = xi.randomisation(model.sha256, images.sha256, index, method, target, params[method],
                                          layers, model, images)
             st.metric("Rank correlation after randomisation", f"{check.rank_correlation:.2f}",
                       help="1: the map did not change; near 0: it changed completely.")
-            st.caption(check.summary)
+            st.caption(md(check.summary))
 
 if images.groups is not None and len(images.groups.columns):
     st.subheader("Groups")
@@ -120,4 +121,4 @@ if images.groups is not None and len(images.groups.columns):
         st.dataframe(table, width="content")
         what = group_target if group_target == xi.PREDICTED else f"class {group_target}"
         st.caption(f"Does the model look at different places for different groups? Each panel averages the "
-                   f"{explainers.registry.get(method).label} maps of one group's images, for {what}.")
+                   f"{md(explainers.registry.get(method).label)} maps of one group's images, for {md(what)}.")

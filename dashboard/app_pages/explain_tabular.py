@@ -6,6 +6,7 @@ from glasswing import explainers
 from glasswing._plain import plain
 from glasswing.dashboard import _explain_tabular as xt
 from glasswing.dashboard import _state
+from glasswing.dashboard._text import md
 from glasswing.reports import charts
 
 st.title("Explain: tabular")
@@ -17,8 +18,8 @@ if data is None:
 
 ok, why_not = explainers.registry.applicable(model)
 with st.expander("Settings and methods", icon=":material/tune:"):
-    st.markdown("**Methods for this model:** " + ", ".join(s.label for s in ok) + ".  \n"
-                + "  \n".join(f"*{explainers.registry.get(n).label}* does not apply: {w}"
+    st.markdown("**Methods for this model:** " + ", ".join(md(s.label) for s in ok) + ".  \n"
+                + "  \n".join(f"*{md(explainers.registry.get(n).label)}* does not apply: {md(w)}"
                               for n, w in why_not.items()))
     classes = explainers.class_labels(model)
     explained = st.selectbox("Global views explain class", classes, key="xt.class",
@@ -44,7 +45,7 @@ default_n = min(len(data), xt.DEFAULT_SAMPLE[xt.is_fast(chosen)])
 n = int(sample_slot.number_input("Rows for global views", min(10, len(data)), len(data), default_n, step=50,
                                  key=f"xt.sample.{xt.is_fast(chosen)}",
                                  help="A seeded random sample; global views say how many rows they rest on."))
-st.caption(f"SHAP uses **{xt.algorithm_name(chosen)}**: {reason}")
+st.caption(f"SHAP uses **{md(xt.algorithm_name(chosen))}**: {md(reason)}")
 shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed}
 
 tab_global, tab_local, tab_what_if = st.tabs(["Global", "One row", "What-if"])
@@ -53,9 +54,9 @@ with tab_global, _state.guard("explaining the model globally"):
     global_exps = xt.global_shap(model, data, positions, {**shap_params, "target": explained}, chosen)
     pi = xt.permutation(model, data, positions, 5, seed)
     st.caption(f"Global views rest on **{len(positions):,} of {len(data):,} rows**, sampled at random with "
-               f"seed {seed}, and explain class **{explained!r}** for every row. SHAP values are in "
-               f"{global_exps[0].output}. "
-               f"Permutation importance: {pi.reason}")
+               f"seed {seed}, and explain class **{md(repr(explained))}** for every row. SHAP values are in "
+               f"{md(global_exps[0].output)}. "
+               f"Permutation importance: {md(pi.reason)}")
     left, right = st.columns(2)
     left.plotly_chart(charts.shap_importance_figure(global_exps), key="xt.fig.importance")
     right.plotly_chart(charts.permutation_importance_figure(pi), key="xt.fig.permutation")
@@ -76,13 +77,13 @@ with tab_local, _state.guard("explaining the row"):
     (shap_e,) = xt.explain_rows(model, data, [picked], "shap", shap_params)
     (lime_e,) = xt.explain_rows(model, data, [picked], "lime", {"num_samples": num_samples, "seed": seed})
     row = picked
-    actual = "" if data.y_true is None else f"; the data says {plain(data.y_true.iloc[row])!r}"
-    st.markdown(f"Row **{row}**: the model predicts **{lime_e.target!r}** with probability "
+    actual = "" if data.y_true is None else f"; the data says {md(repr(plain(data.y_true.iloc[row])))}"
+    st.markdown(f"Row **{row}**: the model predicts **{md(repr(lime_e.target))}** with probability "
                 f"{lime_e.prediction:.3f}{actual}.")
     left, right = st.columns(2)
     left.plotly_chart(charts.waterfall_figure(shap_e), key="xt.fig.waterfall")
     right.plotly_chart(charts.lime_figure(lime_e), key="xt.fig.lime")
-    st.info(explainers.agreement(shap_e, lime_e, k=3).sentence, icon=":material/compare_arrows:")
+    st.info(md(explainers.agreement(shap_e, lime_e, k=3).sentence), icon=":material/compare_arrows:")
 
 with tab_what_if, _state.guard("showing the what-if editor"):
     if row is None:
@@ -96,7 +97,7 @@ with tab_what_if, _state.guard("showing the what-if editor"):
         with _state.guard("explaining the edited row"):
             edited, proba = xt.what_if(model, data, values, shap_params)
             target_index = list(model.classes_).index(edited.target)
-            st.metric(f"Probability of {edited.target!r}", f"{proba[target_index]:.3f}",
+            st.metric(f"Probability of {md(repr(edited.target))}", f"{proba[target_index]:.3f}",
                       delta=f"{proba[target_index] - lime_e.prediction:+.3f} vs the original row"
                       if lime_e.target == edited.target else None)
             st.plotly_chart(charts.waterfall_figure(edited), key="xt.fig.whatif")

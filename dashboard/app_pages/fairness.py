@@ -6,6 +6,7 @@ from glasswing.audits import METRICS
 from glasswing.audits._table import SCORE_LABELS, label
 from glasswing.dashboard import _fairness as fair
 from glasswing.dashboard import _state
+from glasswing.dashboard._text import md
 
 st.title("Fairness audit")
 st.caption("Compare how the model treats groups: rates with 95% Wilson intervals, fairlearn's disparities "
@@ -58,7 +59,8 @@ if not metrics:
 views = {" × ".join(sensitive) + (" (intersection)" if len(sensitive) > 1 else ""): tuple(sensitive)}
 if len(sensitive) > 1:
     views.update({f"{c} alone": (c,) for c in sensitive})
-view = st.segmented_control("Groups", list(views), default=list(views)[0], key="fairness.view")
+view = st.segmented_control("Groups", list(views), default=list(views)[0], key="fairness.view",
+                            format_func=md)
 columns = views.get(view or list(views)[0], tuple(sensitive))
 key = "fairness." + "+".join(columns)
 bins_key, mapping = tuple(sorted(bins.items())), None
@@ -98,7 +100,7 @@ with _state.guard("auditing the groups"):
                f"{gm.confidence:.0%} Wilson interval. Overall: "
                + ", ".join(f"{label(m)} {gm.overall[m]:.3f}" for m in metrics) + ".")
     st.dataframe(gm.table(metrics), width="stretch")
-    st.markdown(f"**Difference from {ff.reference if reference == fair.HIGHEST else reference}** "
+    st.markdown(f"**Difference from {md(ff.reference if reference == fair.HIGHEST else reference)}** "
                 f"({gm.confidence:.0%} Newcombe intervals)")
     st.dataframe(fair.reference_table(gm, reference, metrics), width="stretch")
 

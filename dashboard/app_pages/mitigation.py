@@ -7,6 +7,7 @@ from glasswing.audits._mitigation import CONSTRAINT_DISPARITY
 from glasswing.dashboard import _mitigation as mit
 from glasswing.dashboard import _state
 from glasswing.dashboard._fairness import bins_editor
+from glasswing.dashboard._text import md
 from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 
 GROUP_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
@@ -29,7 +30,8 @@ constraint = right.selectbox("Constraint", spec.constraints, key=f"mitigation.co
                              format_func=CONSTRAINTS.get)
 seed = int(right.number_input("Seed (retraining and randomised predictions)", min_value=0,
                               max_value=2**31 - 1, value=0, key="mitigation.seed"))
-source = st.radio("Training data", mit.training_sources(data), key="mitigation.source", horizontal=True)
+source = st.radio("Training data", mit.training_sources(data), key="mitigation.source", horizontal=True,
+                  format_func=md)
 left, right = st.columns(2)
 min_n = int(left.number_input("Small group below (left out of the comparison)", min_value=1, value=30, step=5,
                               key="mitigation.min_n"))
@@ -44,7 +46,7 @@ if source == mit.TRAIN_UPLOAD:
 
 why_not = spec.why_not(model)
 if why_not:
-    st.warning(why_not, icon=":material/block:")
+    st.warning(md(why_not), icon=":material/block:")
 if st.button("Run mitigation", type="primary", disabled=why_not is not None, key="mitigation.run"):
     args = {"method": method, "constraint": constraint, "seed": seed, "source": source,
             "bins": tuple(sorted(bins.items())), "min_n": min_n, "small": small}
@@ -71,9 +73,9 @@ with _state.guard("showing the mitigation result"):
         st.stop()
     result = mit.run_shown({**args, "min_n": min_n, "small": small}, model, *split)
     train, test = split
-    st.subheader(result.label)
-    st.caption(f"Retrained or fitted on {len(train):,} rows of {train.name}; measured on {len(test):,} "
-               f"held-out rows of {test.name}; groups: {', '.join(result.params['sensitive'])}.")
+    st.subheader(md(result.label))
+    st.caption(md(f"Retrained or fitted on {len(train):,} rows of {train.name}; measured on {len(test):,} "
+                  f"held-out rows of {test.name}; groups: {', '.join(result.params['sensitive'])}."))
     keys = list(dict.fromkeys([*DISPARITIES, CONSTRAINT_DISPARITY[result.constraint]]))  # + the targeted one
     cols = st.columns(1 + len(keys))
     acc = (result.accuracy_before, result.accuracy_after)
@@ -89,7 +91,7 @@ with _state.guard("showing the mitigation result"):
     left_out = mit.left_out(result)
     if len(left_out):
         st.markdown("**Left out of the comparison** (too few held-out rows or counts)")
-        st.table(left_out.round(3))
+        st.dataframe(left_out.round(3))  # grid cells are text, not Markdown
     st.markdown("**Per-group metrics, before and after**")
     st.dataframe(mit.group_table(result, GROUP_METRICS), width="stretch")
     shown_metric = st.selectbox("Metric to chart", GROUP_METRICS, key="mitigation.metric",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from glasswing import ingest
 from glasswing.dashboard import _loading, _state
+from glasswing.dashboard._text import md
 
 P = "model_data."
 NONE = "(none)"
@@ -84,9 +85,9 @@ scores_box = right.container()
 if data is not None:
     st.subheader("Data")
     gen, columns, roles = st.session_state.get(_loading.GENERATION, 0), list(base.frame.columns), data.roles
-    st.caption(f"**{data.name}**: {len(data):,} rows, {len(columns)} columns · SHA-256 `{data.sha256}`")
+    st.caption(f"**{md(data.name)}**: {len(data):,} rows, {len(columns)} columns · SHA-256 `{data.sha256}`")
     for note in base.notes:
-        st.caption(note)
+        st.caption(md(note))
 
     def drop_from_features(key):  # a column that becomes the target, prediction or score is no feature
         features_key = f"{P}features.{gen}"
@@ -123,12 +124,12 @@ if data is not None:
 
 if images is not None:
     st.subheader("Images")
-    st.caption(f"**{images.name}**: {len(images)} images · SHA-256 `{images.sha256}`")
+    st.caption(f"**{md(images.name)}**: {len(images)} images · SHA-256 `{images.sha256}`")
     for note in images.notes:
-        st.caption(note)
+        st.caption(md(note))
     shown = min(len(images), 12)
     labels = images.labels or [""] * len(images)
-    captions = [f"{n} ({lab})" if lab else n for n, lab in zip(images.names, labels, strict=True)]
+    captions = [md(f"{n} ({lab})" if lab else n) for n, lab in zip(images.names, labels, strict=True)]
     st.image(images.images[:shown], width=96, caption=captions[:shown])
 
 scored = data if data is not None and data.roles.target else None
@@ -149,5 +150,5 @@ if model is not None:
             a.metric("Accuracy", f"{result['accuracy']:.3f}", border=True)
             b.metric("AUC", f"{result['auc']:.3f}" if result["auc"] is not None else "n/a", border=True)
             st.caption(f"The model's predictions on {result['n']:,} labelled rows; AUC for the positive "
-                       f"class {data.positive_label}." if scored is data else
+                       f"class {md(data.positive_label)}." if scored is data else
                        f"The model's predictions on {result['n']:,} labelled images (AUC needs two classes).")

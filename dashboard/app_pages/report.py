@@ -5,6 +5,7 @@ import streamlit as st
 from glasswing import reports
 from glasswing.dashboard import _report, _state
 from glasswing.dashboard._fairness import bins_editor
+from glasswing.dashboard._text import md
 
 st.title("Report")
 st.caption("Compose the audit report: what was audited (with fingerprints), the findings, chosen "
@@ -22,14 +23,14 @@ sensitive = st.multiselect("Sensitive columns (several: their intersection)", co
                            default=[c for c in roles.sensitive if c in columns], key="report.sensitive")
 source = f"the model {model.name}" if model is not None and model.modality == "tabular" else \
     "the predictions logged in the data"
-st.caption(f"Predictions from {source}; target: {roles.target or 'not chosen'}.")
+st.caption(md(f"Predictions from {source}; target: {roles.target or 'not chosen'}."))
 left, middle, right = st.columns(3)
 threshold = None
 if _report.scored(data, model):
     threshold = left.number_input("Decision threshold (score ≥ threshold is positive)",
                                   value=_report.default_threshold(data, model), key="report.threshold")
 selected = middle.text_input('What "selected" means', key="report.selected",
-                             placeholder=f"predicted {data.positive_label!r}")
+                             placeholder=f"predicted {data.positive_label!r}")  # a placeholder is plain text
 min_n = int(right.number_input("Small group below", min_value=1, value=30, step=5, key="report.min_n"))
 include_small = st.checkbox("Include small groups in the headline", key="report.include_small")
 bins = {}
@@ -44,7 +45,7 @@ if ran:
     with _state.guard("running the audit"), st.spinner("Auditing..."):
         audit = _report.audit(data, model, ran["sensitive"], threshold=threshold, selected=selected or None,
                               min_group_size=min_n, include_small_groups=include_small, bins=bins)
-        st.success(f"Audited by {', '.join(ran['sensitive'])} at {ran['created_at'][11:16]} UTC.",
+        st.success(md(f"Audited by {', '.join(ran['sensitive'])} at {ran['created_at'][11:16]} UTC."),
                    icon=":material/check:")
 
 # ---- 2. contents
@@ -108,15 +109,16 @@ if report is not None:
     st.dataframe(_report.disparity_table(report), hide_index=True, width="stretch",
                  column_config={"Value": st.column_config.NumberColumn(format="%.3f")})
     if report.four_fifths_sentence:
-        st.markdown(report.four_fifths_sentence)
-    st.caption(report.four_fifths_context)
+        st.markdown(md(report.four_fifths_sentence))
+    st.caption(md(report.four_fifths_context))
     rule = report.decision_rule()
     if rule:
-        st.markdown(f"**Decision rule:** positive outcome {rule['favourable']!r}; {rule['rule']}; "
-                    f"predictions from {rule['source'] or '—'}; \"selected\" means {rule['selected']}.")
+        st.markdown(f"**Decision rule:** positive outcome {md(repr(rule['favourable']))}; "
+                    f"{md(rule['rule'])}; predictions from {md(rule['source'] or '—')}; "
+                    f"\"selected\" means {md(rule['selected'])}.")
     st.dataframe(_report.group_table(report), hide_index=True, width="stretch")
     for warning in report.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
     if st.toggle("Preview the report as exported (HTML)", key="report.preview"):
         with _state.guard("rendering the preview"):
             st.iframe(_report.preview_html(report), height=900)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from glasswing import reports
 from glasswing.dashboard import _report, _state
+from glasswing.dashboard._text import md
 
 st.title("Review")
 st.caption("Audit runs saved from the Report page (or with `glasswing report --save`). Open one read-only, "
@@ -38,20 +39,22 @@ with open_tab:
     with _state.guard("opening the saved run"):
         run = _report.load(run_id)
         report = reports.Report.from_run(run)
-        st.header(report.title)
+        st.header(md(report.title))
         st.caption(f"Saved {run.created_at.replace('T', ' ')} · Glasswing {run.glasswing_version}")
-        model_line = f"**Model** {run.model_name or 'none (logged predictions)'} {run.version_label}"
+        model_line = (f"**Model** {md(run.model_name or 'none (logged predictions)')} "
+                      f"{md(run.version_label)}")
         if run.model_sha256:
             model_line += f"  \nSHA-256 `{run.model_sha256}`"
         left, right = st.columns(2)
         left.markdown(model_line)
-        right.markdown(f"**Data** {run.dataset_name}, {run.n_rows:,} rows  \nSHA-256 `{run.dataset_sha256}`")
+        right.markdown(f"**Data** {md(run.dataset_name)}, {run.n_rows:,} rows  \n"
+                       f"SHA-256 `{run.dataset_sha256}`")
         st.dataframe(_report.disparity_table(report), hide_index=True, width="stretch",
                      column_config={"Value": st.column_config.NumberColumn(format="%.3f")})
         if report.four_fifths_sentence:
-            st.markdown(report.four_fifths_sentence)
+            st.markdown(md(report.four_fifths_sentence))
         st.dataframe(_report.group_table(report), hide_index=True, width="stretch")
-        st.markdown(f"**Reviewer notes** ({run.reviewer or 'no reviewer named'})")
+        st.markdown(f"**Reviewer notes** ({md(run.reviewer or 'no reviewer named')})")
         st.text(run.notes or "No notes.")
         _report.download_buttons(report, f"review.export.{run_id}", st.columns(3))
         if st.toggle("Present: the full report in large type (for the projector)", key="review.present"):
@@ -80,5 +83,5 @@ with compare_tab:
                 st.warning("The two runs audited different data (their fingerprints differ): compare with "
                            "care.", icon=":material/warning:")
             for col, saved in zip(st.columns(2), (before, after), strict=True):
-                col.markdown(f"**{saved.label}**")
+                col.markdown(f"**{md(saved.label)}**")
                 col.dataframe(_report.group_table(reports.Report.from_run(saved)), hide_index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from glasswing._csv import neutralise
 from glasswing._errors import GlasswingError
 
 NO_OUT_FOLDER = "The folder for --out does not exist: {folder}."
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     index = rows if spec.scope == "local" else ["all"]
     table = explainers.attribution_frame(result, index=index)
     table.index.name = "row"
-    table.to_csv(out, float_format="%.17g")
+    neutralise(table).to_csv(out, float_format="%.17g")  # no cell or header can be a formula
     first = result[0]
     space = f", {first.output}" if first.output else ""
     print(f"{spec.label} ({first.algorithm}{space}): explained {len(rows):,} rows; wrote {out}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from glasswing._csv import neutralise
 from glasswing._errors import GlasswingError
 from glasswing.commands.audit import add_group_options
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     for note in rule.notes:
         print(note)
     weights = reweighing.fit_transform(data.y_true, sensitive_features=groups)
-    pd.DataFrame({"weight": weights}).to_csv(out, index=False, float_format="%.17g")
+    neutralise(pd.DataFrame({"weight": weights})).to_csv(out, index=False, float_format="%.17g")
     table = reweighing.weights_by_group_.reset_index()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"Wrote {len(weights):,} weights to {out}")

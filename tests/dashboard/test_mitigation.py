@@ -14,6 +14,7 @@ from sklearn.base import clone
 from glasswing.audits import _mitigation as mit
 from glasswing.dashboard import _mitigation as dmit
 from glasswing.dashboard._state import roles_key
+from glasswing.dashboard._text import md
 from glasswing.ingest import Model, samples
 from tests.conftest import new_apptest
 
@@ -115,7 +116,7 @@ def test_model_that_cannot_be_retrained_offers_post_processing(german):
     knn = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(data.frame[cols], data.y_true)
     at = open_page(Model.from_estimator(knn, name="knn", sha256="k" * 64), data)
     expected = mit.NO_SAMPLE_WEIGHT.format(label="Reweighing", estimator="KNeighborsClassifier")
-    assert at.warning[0].value == expected
+    assert at.warning[0].value == md(expected)  # the sentence, escaped as Markdown
     assert at.button(key="mitigation.run").disabled
     at.selectbox(key="mitigation.method").set_value("threshold_optimizer").run()
     assert not at.warning and not at.button(key="mitigation.run").disabled
@@ -143,8 +144,8 @@ def test_group_with_one_label_in_the_split_is_named(german):
     at = open_page(model, replace(data, frame=frame, sha256="one-label", name="odd.csv"))
     assert at.radio(key="mitigation.source").value == dmit.TRAIN_SPLIT
     run(at)
-    assert [e.value for e in at.error] == [
+    assert [e.value for e in at.error] == [md(
         "Group sex=female has only label 1 in y_true, so its reweighing weights are undefined; every group "
-        "needs rows of each label (0, 1): merge it with another group or drop it."]
+        "needs rows of each label (0, 1): merge it with another group or drop it.")]
     assert at.info[0].value.startswith("Choose a method and a constraint")  # nothing shown, nothing lost
     assert at.session_state["gw.dataset"].name == "odd.csv"

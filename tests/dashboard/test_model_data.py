@@ -12,6 +12,7 @@ import skops.io
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from glasswing._paths import sample_dir
+from glasswing.dashboard._text import md
 from glasswing.ingest import _errors as E
 from tests.conftest import new_apptest
 
@@ -60,10 +61,10 @@ def test_german_sample_shows_model_summary_and_metrics():
     model = at.session_state["gw.model"]
     expected_auc = roc_auc_score(logged["risk"], model.predict_proba(logged)[:, 1])
     assert _metrics(at) == {"Accuracy": f"{expected:.3f}", "AUC": f"{expected_auc:.3f}"}
-    summary = at.markdown[_index(at.markdown, "| **File** | german_gbm.skops |")].value
+    summary = at.markdown[_index(at.markdown, f"| **File** | {md('german_gbm.skops')} |")].value
     assert "| **Estimator** | ColumnTransformer → GradientBoostingClassifier |" in summary
     assert "| **Kind** | sklearn, from skops |" in summary and f"`{model.sha256}`" in summary
-    caption = "**german_test_predictions.csv**: 300 rows, 15 columns"
+    caption = f"**{md('german_test_predictions.csv')}**: 300 rows, 15 columns"
     assert any(c.value.startswith(caption) for c in at.caption)
     data = at.session_state["gw.dataset"]
     assert (data.roles.target, data.roles.sensitive) == ("risk", ("sex",))

@@ -10,6 +10,7 @@ from glasswing import audits
 from glasswing._paths import data_dir
 from glasswing.audits._history import NEWER_SCHEMA_READ_ONLY, SCHEMA_VERSION
 from glasswing.dashboard._report import NO_AUDIT
+from glasswing.dashboard._text import md
 from glasswing.explainers._rows import ROW_OUT_OF_RANGE
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case
@@ -139,4 +140,5 @@ def test_compas_report_states_the_rule_and_bands_age_like_the_cli(tmp_path):
         "age <25", "age 25-30", "age 31-41", "age 42+"]  # quartile bands, the same on both
     assert groups["n"].tolist() == [g["n"] for g in cli]
     rule = next(m.value for m in at.markdown if m.value.startswith("**Decision rule:**"))
-    assert "decile_score >= 5 is predicted 1" in rule and '"selected" means predicted to reoffend' in rule
+    assert md("decile_score >= 5 is predicted 1") in rule  # user text (a column name) is escaped
+    assert '"selected" means predicted to reoffend' in rule

@@ -8,6 +8,7 @@ import pytest
 from glasswing import audits, reports
 from glasswing._paths import data_dir
 from glasswing.audits._history_backends import CANNOT_OPEN, NOT_A_DATABASE
+from glasswing.dashboard._text import md
 from tests._postgres import free_port
 from tests.conftest import new_apptest
 from tests.reports.conftest import make_case
@@ -98,5 +99,5 @@ def test_an_unreachable_postgresql_history_is_one_sentence(monkeypatch):
     at = new_apptest("review.py")
     assert not at.exception
     reason = f'connection to server at "127.0.0.1", port {port} failed: Connection refused'
-    assert [e.value for e in at.error] == [
-        CANNOT_OPEN.format(where=f"postgresql://auditor@127.0.0.1:{port}/glasswing", reason=reason)]
+    assert [e.value for e in at.error] == [md(
+        CANNOT_OPEN.format(where=f"postgresql://auditor@127.0.0.1:{port}/glasswing", reason=reason))]
