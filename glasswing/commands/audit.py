@@ -171,37 +171,20 @@ def decision_options(args: argparse.Namespace) -> dict:
 
 
 def _audit(args: argparse.Namespace):
-    from dataclasses import replace
+    """Run the audit through the Python API (``glasswing.audit``); return (GroupMetrics, about)."""
+    from glasswing import _api
 
-    from glasswing import audits, ingest
-    from glasswing.audits._duckdb import parquet_source
-
-    options = {"min_group_size": args.min_group_size, "n_boot": args.bootstrap, "seed": args.seed}
     prediction, score = scored_column(args)
-    data = Path(args.data)
-    parquet = data.is_dir() or data.suffix.lower() in (".parquet", ".pq")
-    if parquet and args.model is None:
-        parquet_source(data)  # one sentence when the folder holds no Parquet file
-        gm = audits.group_metrics_parquet(data, y_true=args.target, y_pred=prediction,
-                                          sensitive=args.sensitive, y_score=score,
-                                          threshold=args.threshold, pos_label=args.positive_label, **options)
-        decision = {"source": f"logged {'predictions' if prediction else 'scores'} (column "
-                              f"{prediction or score})", "score": score if prediction is None else None,
-                    "selected": args.selected or ""}
-        gm = replace(gm, include_small_groups=args.include_small_groups,
-                     four_fifths_threshold=args.four_fifths, decision=decision)
-        return gm, {"data": str(data), "engine": "duckdb", "predictions": f"column {prediction or score}"}
-    dataset = ingest.load_dataset(data, target=args.target, prediction=prediction, score=score,
-                                  sensitive=tuple(args.sensitive),
-                                  positive_label=None if args.model else args.positive_label)
-    model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
-    gm = audits.audit_dataset(dataset, model, threshold=args.threshold, pos_label=args.positive_label,
-                              use_scores=prediction is None and args.threshold is not None,
-                              **decision_options(args), **options)
-    about = {"data": dataset.name, "data_sha256": dataset.sha256, "rows": len(dataset), "engine": "pandas",
-             "predictions": f"model {model.name}" if model else f"column {args.prediction or score}"}
-    if model is not None:
-        about["model_sha256"] = model.sha256
+    options = decision_options(args)
+    gm, _, _, about = _api._audit(
+        args.data, args.model, y_true=args.target, y_pred=prediction, y_score=score,
+        sensitive_features=list(args.sensitive), threshold=args.threshold, pos_label=args.positive_label,
+        use_scores=prediction is None and args.threshold is not None, label_map=options["label_map"],
+        selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
+        min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
+        four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed)
+    if not args.model:  # the column as given (``--prediction COL --threshold T`` audits COL as a score)
+        about["predictions"] = f"column {args.prediction or score}"
     return gm, about
 
 
