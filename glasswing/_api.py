@@ -302,6 +302,8 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
     model = _model(model, trusted)
     if model is None:  # the label as the data holds it ("1" is 1; a binarised target's is 1)
         pos_label = dataset.roles.positive_label
+    elif pos_label is not None and model.modality == "tabular":  # "1" from a command line is the class 1
+        pos_label = next((c for c in model.classes_.tolist() if str(c) == str(pos_label)), pos_label)
     label_map = ingest.parse_label_map(label_map) if isinstance(label_map, str) else label_map
     mapping = None
     if fit_model and model is not None:

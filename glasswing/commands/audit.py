@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import operator
 import re
 import sys
+import time
 from pathlib import Path
 
 from glasswing._errors import GlasswingError
 
 EXIT_OK, EXIT_VIOLATED = 0, 1
-OPERATORS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-             ">": operator.gt}
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _EXPR = re.compile(rf"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*({_NUMBER})\s*$")
 TABLE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
@@ -33,6 +30,9 @@ NEEDS_SOURCE = ("Give the predictions: --prediction COL (labels, or scores with 
 SCORE_NEEDS_THRESHOLD = ("--score COL alone needs --threshold T to turn the scores into decisions "
                          "(score >= T is positive).")
 NO_JSON_FOLDER = "The folder for --json does not exist: {folder}."
+NO_JUNIT_FOLDER = "The folder for --junit does not exist: {folder}."
+JUNIT_NEEDS_RULES = ("--junit writes one test case per --fail-if rule; give at least one, e.g. "
+                     "--fail-if \"demographic_parity_ratio<0.8\".")
 VIOLATED = "glasswing audit: failed: {name} = {value} {op} {limit} ({expr})"
 
 
@@ -60,6 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="OUT", help="write the audit as JSON to this file")
     p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
                    help='exit 1 when true, e.g. "demographic_parity_ratio<0.8" (repeatable)')
+    p.add_argument("--junit", metavar="FILE.xml",
+                   help="write a JUnit XML report with one test case per --fail-if rule (CI test reports)")
+    p.add_argument("--format", choices=("text", "markdown"), default="text",
+                   help="print a readable table (text, the default) or Markdown for a pull-request comment; "
+                        "with markdown, the 'Wrote' lines go to stderr")
     add_group_options(p)
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="kept for scripts: intervals are now closed-form score intervals (default 1000)")
@@ -110,13 +115,6 @@ def parse_fail_if(expressions: list[str], names: list[str]) -> list[tuple[str, s
     return out
 
 
-def _values(gm) -> dict[str, float]:
-    """Every name ``--fail-if`` may use: the headline summary (adequate groups), then the overall metrics."""
-    values = {k: float(v) if v is not None else math.nan for k, v in gm.headline().summary.items()}
-    values.update({k: float(v) for k, v in gm.overall.items() if k not in values})
-    return values
-
-
 def fail_names() -> list[str]:
     """Return the names ``--fail-if`` accepts (summary keys and overall metrics), without running an audit."""
     from glasswing.audits import DISPARITIES, METRICS
@@ -130,27 +128,57 @@ def run(args: argparse.Namespace) -> int:
     checks = parse_fail_if(args.fail_if, fail_names())
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GlasswingError(NO_JSON_FOLDER.format(folder=Path(args.json).resolve().parent))
+    if args.junit and not checks:
+        raise GlasswingError(JUNIT_NEEDS_RULES)
+    if args.junit and not Path(args.junit).resolve().parent.is_dir():
+        raise GlasswingError(NO_JUNIT_FOLDER.format(folder=Path(args.junit).resolve().parent))
     if not (args.prediction or args.model or args.score):
         raise GlasswingError(NEEDS_SOURCE)
     if args.score and not (args.prediction or args.model) and args.threshold is None:
         raise GlasswingError(SCORE_NEEDS_THRESHOLD)
+    started = time.perf_counter()
     gm, about = _audit(args)
-    print(render(gm, about))
+    from glasswing.reports._ci import evaluate_gates, markdown_summary
+
+    gates = evaluate_gates(gm, checks)  # the headline summary (adequate groups), then the overall metrics
+    text = render(gm, about)
+    print(markdown_summary(gm, about, gates) if args.format == "markdown" else text)
+    status = sys.stderr if args.format == "markdown" else sys.stdout  # keep the Markdown on stdout clean
     if args.json:
         payload = gm.to_dict()
         payload["source"] = about
         Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
-        print(f"Wrote {args.json}")
-    values = _values(gm)
+        print(f"Wrote {args.json}", file=status)
+    if args.junit:
+        _write_junit(Path(args.junit), gm, about, gates, text, time.perf_counter() - started)
+        print(f"Wrote {args.junit}", file=status)
     failed = 0
-    for expr, name, op, limit in checks:
-        value = values[name]
-        if math.isnan(value) or OPERATORS[op](value, limit):
+    for gate in gates:
+        if gate.violated:
             failed += 1
-            shown = "undefined" if math.isnan(value) else f"{value:.4g}"
-            print(VIOLATED.format(name=name, value=shown, op=op, limit=f"{limit:g}", expr=expr),
-                  file=sys.stderr)
+            print(VIOLATED.format(name=gate.name, value=gate.shown, op=gate.op, limit=f"{gate.limit:g}",
+                                  expr=gate.expr), file=sys.stderr)
     return EXIT_VIOLATED if failed else EXIT_OK
+
+
+def _write_junit(path: Path, gm, about: dict, gates, text: str, elapsed: float) -> None:
+    """Write the JUnit XML of the gates (whole or not at all), with what was audited as properties."""
+    from glasswing import __version__
+    from glasswing.reports._ci import junit_xml
+
+    head = gm.headline()
+    scope = ("every group" if head.include_small_groups else
+             f"groups with at least {gm.min_group_size:,} rows and the counts each needs")
+    properties = {"data": about.get("data"), "data_sha256": about.get("data_sha256"),
+                  "model_sha256": about.get("model_sha256"), "rows": int(gm.overall["n"]),
+                  "predictions": about.get("predictions"),
+                  "decision_rule": decision_sentence(gm.decision_rule()), "headline": scope,
+                  "glasswing_version": __version__}
+    xml = junit_xml(gates, suite=f"fairness gates: {about.get('data', 'audit')}", properties=properties,
+                    stdout=text, elapsed=elapsed)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(xml, encoding="utf-8")
+    tmp.replace(path)
 
 
 def scored_column(args: argparse.Namespace) -> tuple[str | None, str | None]:
