@@ -41,6 +41,12 @@ def test_import_glasswing_is_light_and_the_api_loads_on_first_use():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_integrations_import_without_their_tools():
+    code = ("import sys, glasswing.integrations, glasswing.integrations.mlflow; "
+            "assert 'mlflow' not in sys.modules and 'pandas' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_help_does_not_import_the_api_or_pandas():
     code = ("import sys; from glasswing.cli import build_parser; build_parser().format_help(); "
             "heavy = [m for m in ('pandas', 'glasswing._api') if m in sys.modules]; assert not heavy, heavy")
@@ -112,6 +118,16 @@ def test_a_model_file_predicts_as_scikit_learn_does(german):
                      sensitive_features=german["sex"])
     assert gm.by_group["selection_rate"].tolist() == pytest.approx(mf.by_group.tolist(), abs=1e-12)
     assert gm.decision_rule()["source"] == "model german_gbm.skops predictions"
+
+
+def test_a_positive_label_given_as_text_is_the_models_class(capsys):
+    """``--positive-label 1`` (text on a command line) names the integer class 1 of a model."""
+    as_text = glasswing.audit(GERMAN_TEST, GBM, y_true="risk", sensitive_features="sex", pos_label="1")
+    as_int = glasswing.audit(GERMAN_TEST, GBM, y_true="risk", sensitive_features="sex", pos_label=1)
+    assert as_text.to_dict()["summary"] == as_int.to_dict()["summary"] and as_text.pos_label == 1
+    assert main(["audit", "--data", str(GERMAN_TEST), "--model", str(GBM), "--target", "risk",
+                 "--positive-label", "1", "--sensitive", "sex"]) == 0
+    assert "positive label 1)" in capsys.readouterr().out
 
 
 def test_a_score_at_a_threshold_is_audited_as_propublica_did():
