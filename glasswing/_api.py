@@ -323,7 +323,8 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
     roles = dataset.roles
     about = {"data": dataset.name, "data_sha256": dataset.sha256, "rows": len(dataset), "engine": "pandas",
              "predictions": f"model {model.name}" if model is not None
-             else f"column {roles.prediction if roles.prediction and not use_scores else roles.score}"}
+             else f"column {roles.prediction if roles.prediction and not use_scores else roles.score}",
+             "notes": list(getattr(dataset, "notes", ()))}  # what the table reader noted (renamed columns)
     if model is not None:
         about["model_sha256"] = model.sha256
     return gm, dataset, model, about

@@ -299,6 +299,8 @@ def markdown_summary(gm, about: Mapping[str, Any], gates: Sequence[Gate] = ()) -
              + (f"; predictions from {rule['source']}" if rule.get("source") else "")
              + f"; \"selected\" means {rule['selected']}; overall accuracy {rule['accuracy']:.3f}")
     out += [f"**Decision rule:** {markdown_text(words)}.", ""]
+    if about.get("notes"):
+        out += ["**Notes on the data:** " + " ".join(markdown_text(n) for n in about["notes"]), ""]
     if gm.warnings:
         out += ["<details><summary>Read with care</summary>", "",
                 *(f"- {markdown_text(w)}" for w in gm.warnings), "", "</details>", ""]
