@@ -182,6 +182,12 @@ class MitigationResult:
         name = name or CONSTRAINT_DISPARITY[self.constraint]
         return _disparity(self.before, name), _disparity(self.after, name)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: before and after on the same held-out rows (``reports._notebook``)."""
+        from glasswing.reports._notebook import mitigation_html
+
+        return mitigation_html(self)
+
     def summary(self) -> dict:
         """One flat row for tables and the accuracy-vs-disparity chart (plain Python values)."""
         row = {"label": self.label, "method": self.method, "constraint": self.constraint,

@@ -680,6 +680,12 @@ class GroupMetrics:
                                        "Katz log (ratios)")},
         }
 
+    def _repr_html_(self) -> str:
+        """Notebook display: decision rule, headline verdicts, groups and charts (``reports._notebook``)."""
+        from glasswing.reports._notebook import audit_html
+
+        return audit_html(self)
+
     def table(self, metrics: tuple[str, ...] | list[str] | None = None, digits: int = 3) -> pd.DataFrame:
         """Return a display table: a row per group, each rate with its interval ``"0.412 (0.371-0.455)"``.
 

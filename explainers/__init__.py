@@ -7,7 +7,7 @@ True
 
 # Built-in explainers register themselves on import; third-party ones arrive through entry points.
 from glasswing.explainers import _image, _lime_tabular, _permutation_importance, _shap_tabular  # noqa: F401,I001
-from glasswing.explainers._explanation import Agreement, Explanation, agreement, attribution_frame
+from glasswing.explainers._explanation import Agreement, Explanation, Explanations, agreement, attribution_frame  # noqa: E501
 from glasswing.explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
 from glasswing.explainers._rows import OUTCOMES, filter_rows, outcome_mask, rows_from_spec, sample_rows  # noqa: E402,I001
@@ -17,7 +17,7 @@ from glasswing.explainers._targets import class_index, class_label, class_labels
 
 registry.freeze()
 
-__all__ = ["ExplainerError", "ExplainerSpec", "Explanation", "Param", "explain", "registry"]
+__all__ = ["ExplainerError", "ExplainerSpec", "Explanation", "Explanations", "Param", "explain", "registry"]
 __all__ += ["Agreement", "agreement", "attribution_frame", "check_known_values", "known_categories",
             "rows_from_spec", "shap_algorithm", "tabular_model"]
 __all__ += ["OUTCOMES", "class_index", "class_label", "class_labels", "filter_rows", "outcome_mask",

@@ -109,6 +109,34 @@ class Explanation:
         order = np.argsort(-np.abs(self.values), kind="stable")[:k]
         return [(self.feature_names[i], float(self.values[i])) for i in order]
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the attribution chart and table, or the heatmap (``reports._notebook``)."""
+        from glasswing.reports._notebook import explanation_html
+
+        return explanation_html(self)
+
+
+class Explanations(list):
+    """A batch of :class:`Explanation` (a list) that shows itself in a notebook (``glasswing.explain``).
+
+    Examples
+    --------
+    >>> e = Explanation("shap", "LinearExplainer", 1, np.array([0.5, -0.25]), ("a", "b"))
+    >>> batch = Explanations([e, e])
+    >>> len(batch), batch.frame().columns.tolist()
+    (2, ['target', 'a', 'b', 'base_value', 'model_output'])
+    """
+
+    def frame(self, index: Sequence | None = None) -> pd.DataFrame:
+        """Return the attribution table of tabular explanations (:func:`attribution_frame`)."""
+        return attribution_frame(self, index=index)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: mean absolute attributions and a row table, or a grid of heatmaps."""
+        from glasswing.reports._notebook import explanations_html
+
+        return explanations_html(self)
+
 
 NOT_TABULAR = "Only per-feature explanations (tabular rows) can be put in a table; these are image maps."
 MIXED_FEATURES = "These explanations are over different features and cannot share one table."

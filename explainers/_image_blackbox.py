@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import warnings
 from typing import Any
 
 import numpy as np
@@ -145,11 +144,9 @@ def shap_image(model: Any, images: list[np.ndarray], targets: list[int] | None, 
     channels; before resizing they add up to the target probability minus ``extras["base_value"]`` (the
     fully blurred image's) and ``extras["sum"]`` holds that total.
     """
-    with warnings.catch_warnings():
-        # shap 0.51 calls Colormap.set_bad/set_over/set_under at import: matplotlib pending deprecations.
-        warnings.filterwarnings("ignore", message=r"The set_(bad|over|under) function",
-                                category=PendingDeprecationWarning)
-        import shap
+    from glasswing.explainers._shap_tabular import shap_module
+
+    shap = shap_module()  # imported with its import-time warnings silenced
 
     indices, proba = _predicted(model, images, targets)
     out = []

@@ -44,6 +44,8 @@ def shap_module():
         # shap 0.51 calls Colormap.set_bad/_over/_under at import; matplotlib marks them pending deprecation.
         warnings.filterwarnings("ignore", message=r"The set_(bad|over|under) function",
                                 category=PendingDeprecationWarning)
+        # In a notebook without ipywidgets, shap's `tqdm.auto` import warns on every first explanation.
+        warnings.filterwarnings("ignore", message=r"IProgress not found", category=Warning)  # TqdmWarning
         import shap
     return shap
 

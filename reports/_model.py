@@ -10,8 +10,10 @@ from ``audits`` (the JSON carries them), so the page, the report and the command
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from glasswing import __version__
@@ -227,6 +229,24 @@ class Report:
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the report as JSON text (what ``--out audit.json`` writes)."""
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Write the report as one self-contained HTML file to ``path`` and return the path."""
+        from glasswing.reports._files import write_report
+
+        return write_report(self, path, "html")
+
+    def to_pdf(self, path: str | os.PathLike) -> Path:
+        """Write the report as an A4 PDF to ``path`` and return the path."""
+        from glasswing.reports._files import write_report
+
+        return write_report(self, path, "pdf")
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the report's sections, scoped for a notebook (``reports._notebook``)."""
+        from glasswing.reports._notebook import report_html
+
+        return report_html(self)
 
     def to_run(self, *, title: str | None = None):
         """Return this report as an ``audits.AuditRun`` to save in the audit history."""

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import operator
 import re
 import sys
+import time
 from pathlib import Path
 
 from glasswing._errors import GlasswingError
 
 EXIT_OK, EXIT_VIOLATED = 0, 1
-OPERATORS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-             ">": operator.gt}
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _EXPR = re.compile(rf"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*({_NUMBER})\s*$")
 TABLE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
@@ -33,6 +30,9 @@ NEEDS_SOURCE = ("Give the predictions: --prediction COL (labels, or scores with 
 SCORE_NEEDS_THRESHOLD = ("--score COL alone needs --threshold T to turn the scores into decisions "
                          "(score >= T is positive).")
 NO_JSON_FOLDER = "The folder for --json does not exist: {folder}."
+NO_JUNIT_FOLDER = "The folder for --junit does not exist: {folder}."
+JUNIT_NEEDS_RULES = ("--junit writes one test case per --fail-if rule; give at least one, e.g. "
+                     "--fail-if \"demographic_parity_ratio<0.8\".")
 VIOLATED = "glasswing audit: failed: {name} = {value} {op} {limit} ({expr})"
 
 
@@ -60,6 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="OUT", help="write the audit as JSON to this file")
     p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
                    help='exit 1 when true, e.g. "demographic_parity_ratio<0.8" (repeatable)')
+    p.add_argument("--junit", metavar="FILE.xml",
+                   help="write a JUnit XML report with one test case per --fail-if rule (CI test reports)")
+    p.add_argument("--format", choices=("text", "markdown"), default="text",
+                   help="print a readable table (text, the default) or Markdown for a pull-request comment; "
+                        "with markdown, the 'Wrote' lines go to stderr")
     add_group_options(p)
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="kept for scripts: intervals are now closed-form score intervals (default 1000)")
@@ -110,13 +115,6 @@ def parse_fail_if(expressions: list[str], names: list[str]) -> list[tuple[str, s
     return out
 
 
-def _values(gm) -> dict[str, float]:
-    """Every name ``--fail-if`` may use: the headline summary (adequate groups), then the overall metrics."""
-    values = {k: float(v) if v is not None else math.nan for k, v in gm.headline().summary.items()}
-    values.update({k: float(v) for k, v in gm.overall.items() if k not in values})
-    return values
-
-
 def fail_names() -> list[str]:
     """Return the names ``--fail-if`` accepts (summary keys and overall metrics), without running an audit."""
     from glasswing.audits import DISPARITIES, METRICS
@@ -130,27 +128,57 @@ def run(args: argparse.Namespace) -> int:
     checks = parse_fail_if(args.fail_if, fail_names())
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GlasswingError(NO_JSON_FOLDER.format(folder=Path(args.json).resolve().parent))
+    if args.junit and not checks:
+        raise GlasswingError(JUNIT_NEEDS_RULES)
+    if args.junit and not Path(args.junit).resolve().parent.is_dir():
+        raise GlasswingError(NO_JUNIT_FOLDER.format(folder=Path(args.junit).resolve().parent))
     if not (args.prediction or args.model or args.score):
         raise GlasswingError(NEEDS_SOURCE)
     if args.score and not (args.prediction or args.model) and args.threshold is None:
         raise GlasswingError(SCORE_NEEDS_THRESHOLD)
+    started = time.perf_counter()
     gm, about = _audit(args)
-    print(render(gm, about))
+    from glasswing.reports._ci import evaluate_gates, markdown_summary
+
+    gates = evaluate_gates(gm, checks)  # the headline summary (adequate groups), then the overall metrics
+    text = render(gm, about)
+    print(markdown_summary(gm, about, gates) if args.format == "markdown" else text)
+    status = sys.stderr if args.format == "markdown" else sys.stdout  # keep the Markdown on stdout clean
     if args.json:
         payload = gm.to_dict()
         payload["source"] = about
         Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
-        print(f"Wrote {args.json}")
-    values = _values(gm)
+        print(f"Wrote {args.json}", file=status)
+    if args.junit:
+        _write_junit(Path(args.junit), gm, about, gates, text, time.perf_counter() - started)
+        print(f"Wrote {args.junit}", file=status)
     failed = 0
-    for expr, name, op, limit in checks:
-        value = values[name]
-        if math.isnan(value) or OPERATORS[op](value, limit):
+    for gate in gates:
+        if gate.violated:
             failed += 1
-            shown = "undefined" if math.isnan(value) else f"{value:.4g}"
-            print(VIOLATED.format(name=name, value=shown, op=op, limit=f"{limit:g}", expr=expr),
-                  file=sys.stderr)
+            print(VIOLATED.format(name=gate.name, value=gate.shown, op=gate.op, limit=f"{gate.limit:g}",
+                                  expr=gate.expr), file=sys.stderr)
     return EXIT_VIOLATED if failed else EXIT_OK
+
+
+def _write_junit(path: Path, gm, about: dict, gates, text: str, elapsed: float) -> None:
+    """Write the JUnit XML of the gates (whole or not at all), with what was audited as properties."""
+    from glasswing import __version__
+    from glasswing.reports._ci import junit_xml
+
+    head = gm.headline()
+    scope = ("every group" if head.include_small_groups else
+             f"groups with at least {gm.min_group_size:,} rows and the counts each needs")
+    properties = {"data": about.get("data"), "data_sha256": about.get("data_sha256"),
+                  "model_sha256": about.get("model_sha256"), "rows": int(gm.overall["n"]),
+                  "predictions": about.get("predictions"),
+                  "decision_rule": decision_sentence(gm.decision_rule()), "headline": scope,
+                  "glasswing_version": __version__}
+    xml = junit_xml(gates, suite=f"fairness gates: {about.get('data', 'audit')}", properties=properties,
+                    stdout=text, elapsed=elapsed)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(xml, encoding="utf-8")
+    tmp.replace(path)
 
 
 def scored_column(args: argparse.Namespace) -> tuple[str | None, str | None]:
@@ -171,38 +199,20 @@ def decision_options(args: argparse.Namespace) -> dict:
 
 
 def _audit(args: argparse.Namespace):
-    from dataclasses import replace
+    """Run the audit through the Python API (``glasswing.audit``); return (GroupMetrics, about)."""
+    from glasswing import _api
 
-    from glasswing import audits, ingest
-    from glasswing.audits._duckdb import parquet_source
-
-    options = {"min_group_size": args.min_group_size, "n_boot": args.bootstrap, "seed": args.seed}
     prediction, score = scored_column(args)
-    data = Path(args.data)
-    parquet = data.is_dir() or data.suffix.lower() in (".parquet", ".pq")
-    if parquet and args.model is None:
-        parquet_source(data)  # one sentence when the folder holds no Parquet file
-        gm = audits.group_metrics_parquet(data, y_true=args.target, y_pred=prediction,
-                                          sensitive=args.sensitive, y_score=score,
-                                          threshold=args.threshold, pos_label=args.positive_label, **options)
-        decision = {"source": f"logged {'predictions' if prediction else 'scores'} (column "
-                              f"{prediction or score})", "score": score if prediction is None else None,
-                    "selected": args.selected or ""}
-        gm = replace(gm, include_small_groups=args.include_small_groups,
-                     four_fifths_threshold=args.four_fifths, decision=decision)
-        return gm, {"data": str(data), "engine": "duckdb", "predictions": f"column {prediction or score}"}
-    dataset = ingest.load_dataset(data, target=args.target, prediction=prediction, score=score,
-                                  sensitive=tuple(args.sensitive),
-                                  positive_label=None if args.model else args.positive_label)
-    model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
-    gm = audits.audit_dataset(dataset, model, threshold=args.threshold, pos_label=args.positive_label,
-                              use_scores=prediction is None and args.threshold is not None,
-                              **decision_options(args), **options)
-    about = {"data": dataset.name, "data_sha256": dataset.sha256, "rows": len(dataset), "engine": "pandas",
-             "predictions": f"model {model.name}" if model else f"column {args.prediction or score}",
-             "notes": list(dataset.notes)}
-    if model is not None:
-        about["model_sha256"] = model.sha256
+    options = decision_options(args)
+    gm, _, _, about = _api._audit(
+        args.data, args.model, y_true=args.target, y_pred=prediction, y_score=score,
+        sensitive_features=list(args.sensitive), threshold=args.threshold, pos_label=args.positive_label,
+        use_scores=prediction is None and args.threshold is not None, label_map=options["label_map"],
+        selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
+        min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
+        four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed)
+    if not args.model:  # the column as given (``--prediction COL --threshold T`` audits COL as a score)
+        about["predictions"] = f"column {args.prediction or score}"
     return gm, about
 
 

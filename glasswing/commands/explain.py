@@ -91,10 +91,10 @@ def run(args: argparse.Namespace) -> int:
         _check_out(out, ".csv", "table rows")
     else:
         _check_out(out, ".npy", "an image map")
-    from glasswing import explainers, ingest
+    from glasswing import _api, explainers, ingest
 
-    model = ingest.load_model(args.model, trusted=args.trust, architecture=args.architecture)
-    model = ingest.with_class_names(model, ingest.parse_class_names(args.class_names))
+    model = _api.load_model(args.model, trusted=args.trust, architecture=args.architecture,
+                            class_names=args.class_names)
     if (args.data is not None) != (model.modality == "tabular"):
         flag = "--data FILE --rows SPEC" if model.modality == "tabular" else "--image FILE"
         article = "an" if model.modality[:1] in "aeiou" else "a"
@@ -105,9 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return _explain_image(model, args, params, out)
     frame, _ = ingest.read_table(args.data)
     rows = explainers.rows_from_spec(args.rows, len(frame))
-    if any(p.name == "background" for p in spec.params):
-        params.setdefault("background", frame)
-    result = explainers.explain(model, frame.iloc[rows], method=args.method, target=args.target, **params)
+    result = _api.explain(model, frame, rows=rows, method=args.method, target=args.target, **params)
     index = rows if spec.scope == "local" else ["all"]
     table = explainers.attribution_frame(result, index=index)
     table.index.name = "row"
@@ -121,10 +119,9 @@ def run(args: argparse.Namespace) -> int:
 def _explain_image(model, args: argparse.Namespace, params: dict, out: Path) -> int:
     import numpy as np
 
-    from glasswing import explainers, ingest
+    from glasswing import _api, explainers
 
-    image = ingest.load_image(args.image)
-    (exp,) = explainers.explain(model, [image], method=args.method, target=args.target, **params)
+    (exp,) = _api.explain(model, Path(args.image), method=args.method, target=args.target, **params)
     values = np.asarray(exp.values, dtype=np.float64)
     low, high = float(values.min()), float(values.max())
     scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)

@@ -1,7 +1,8 @@
 """``glasswing report``: audit a model (or logged predictions) and write the report as PDF, HTML or JSON.
 
-Headless and the same content as the dashboard's Report page export: both call
-``audits.audit_dataset``, ``reports.report_explanations`` and ``reports.build_report``.
+Headless and the same content as the dashboard's Report page export: it calls ``glasswing.report`` (the
+Python API), which calls ``audits.audit_dataset``, ``reports.report_explanations`` and
+``reports.build_report`` as the page does.
 """
 
 from __future__ import annotations
@@ -66,35 +67,20 @@ def run(args: argparse.Namespace) -> int:
             notes = Path(args.notes_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise GlasswingError(NOTES_UNREADABLE.format(path=args.notes_file, reason=err)) from err
-    from glasswing import ingest, reports
-    from glasswing.audits import audit_dataset, open_history
+    from glasswing import _api, reports
+    from glasswing.audits import open_history
 
     prediction, score = scored_column(args) if not args.model else (args.prediction, args.score)
-    data = ingest.load_dataset(args.data, target=args.target, prediction=prediction, score=score,
-                               sensitive=tuple(args.sensitive),
-                               positive_label=None if args.model else args.positive_label)
-    model = ingest.load_model(args.model, trusted=args.trust) if args.model else None
     options = decision_options(args)
-    if model is not None:
-        data, mapping = ingest.map_target(data, list(model.classes_), positive=args.positive_label,
-                                          label_map=options["label_map"])
-        ingest.check_model_fits(model, data)
-        if model.feature_names:  # the report lists the model's inputs, not every other column of the file
-            data = data.with_roles(features=tuple(model.feature_names))
-    metrics = audit_dataset(data, model, threshold=args.threshold, pos_label=data.roles.positive_label,
-                            use_scores=prediction is None and args.threshold is not None,
-                            min_group_size=args.min_group_size, **options)
-    if model is not None and mapping:  # mapped above (the model must fit the data first): say so
-        from dataclasses import replace
-
-        metrics = replace(metrics, decision={**metrics.decision,
-                                             "label_map": {str(k): v for k, v in mapping.items()}})
-    rows = reports.parse_rows(args.rows, len(data)) if args.explain else []
-    explanations = (reports.report_explanations(model, data, method=args.explain, rows=rows)
-                    if args.explain and model is not None else [])
-    report = reports.build_report(data, model, metrics=metrics, explanations=explanations, title=args.title,
-                                  version_label=args.version_label, notes=notes,
-                                  sign_off={"reviewer": args.reviewer})
+    report = _api.report(
+        args.data, args.model, y_true=args.target, y_pred=prediction, y_score=score,
+        sensitive_features=list(args.sensitive), threshold=args.threshold, pos_label=args.positive_label,
+        use_scores=prediction is None and args.threshold is not None, label_map=options["label_map"],
+        selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
+        min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
+        four_fifths=args.four_fifths, trusted=args.trust, explain=args.explain if args.model else None,
+        rows=args.rows, title=args.title, version_label=args.version_label, notes=notes,
+        sign_off={"reviewer": args.reviewer})
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
     for d in report.disparities():
