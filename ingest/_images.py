@@ -219,8 +219,8 @@ def load_images(source: Any, *, labels: Any = None, name: str | None = None) -> 
     Examples
     --------
     >>> from glasswing._paths import sample_dir
-    >>> images = load_images(sample_dir() / "images")  # doctest: +SKIP
-    >>> len(images), images.labels[:2], list(images.groups.columns)  # doctest: +SKIP
+    >>> images = load_images(sample_dir() / "images")
+    >>> len(images), images.labels[:2], list(images.groups.columns)
     (20, ['0', '0'], ['watermark'])
     """
     if not name:

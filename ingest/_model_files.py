@@ -115,8 +115,8 @@ def load_model(source: Any, *, name: str | None = None, trusted: bool = False,
     Examples
     --------
     >>> from glasswing._paths import sample_dir
-    >>> model = load_model(sample_dir() / "models" / "german_gbm.skops")  # doctest: +SKIP
-    >>> model.kind, model.modality, model.source_format  # doctest: +SKIP
+    >>> model = load_model(sample_dir() / "models" / "german_gbm.skops")
+    >>> model.kind, model.modality, model.source_format
     ('sklearn', 'tabular', 'skops')
     """
     name = source_name(source, name, "model")

@@ -11,8 +11,8 @@ Built by ``python -m glasswing.sample_data.build`` (``make samples``) into
 Examples
 --------
 >>> from glasswing.ingest import samples
->>> model, data = samples.german_model("gbm"), samples.german_dataset("test")  # doctest: +SKIP
->>> data.roles.target, data.roles.sensitive, model.feature_names == data.roles.features  # doctest: +SKIP
+>>> model, data = samples.german_model("gbm"), samples.german_dataset("test")
+>>> data.roles.target, data.roles.sensitive, model.feature_names == data.roles.features
 ('risk', ('sex',), True)
 """
 

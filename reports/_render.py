@@ -352,8 +352,17 @@ def export_report(report: Report, path: str | Path) -> Path:
 
     Examples
     --------
-    >>> export_report(report, "audit.pdf")  # doctest: +SKIP
-    PosixPath('audit.pdf')
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from glasswing import audits
+    >>> from glasswing.ingest import samples
+    >>> from glasswing.reports import build_report
+    >>> data = samples.german_dataset("test")
+    >>> report = build_report(data, metrics=audits.audit_dataset(data))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     written = export_report(report, Path(folder) / "audit.html")
+    ...     (written.name, written.read_text().startswith("<!DOCTYPE html>"))
+    ('audit.html', True)
     """
     path = Path(path)
     suffix = path.suffix.lower()
