@@ -4,6 +4,7 @@ Each module adds its public names here with a one-line import; keep ``__all__`` 
 """
 
 from glasswing.audits._audit import audit_dataset
+from glasswing.audits._compare import ModelComparison, compare_models, compare_predictions
 from glasswing.audits._duckdb import group_metrics_parquet
 from glasswing.audits._history import (
     AuditRun,
@@ -42,3 +43,4 @@ __all__ += ["AuditError", "DISPARITIES", "FourFifths", "GroupMetrics", "METRICS"
             "group_metrics", "group_metrics_parquet", "group_metrics_views", "threshold_sweep",
             "ThresholdSweep", "threshold_grid",
             "wilson_interval"]
+__all__ += ["ModelComparison", "compare_models", "compare_predictions"]

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from glasswing._errors import GlasswingError
+from glasswing.commands import _compare
 
 EXIT_OK, EXIT_VIOLATED = 0, 1
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -70,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="kept for scripts: intervals are now closed-form score intervals (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="kept for scripts (default 0)")
     p.add_argument("--trust", action="store_true", help="allow pickle-based model files (runs their code)")
+    _compare.add_options(p)
     p.set_defaults(func=run)
 
 
@@ -136,17 +138,23 @@ def run(args: argparse.Namespace) -> int:
         raise GlasswingError(NEEDS_SOURCE)
     if args.score and not (args.prediction or args.model) and args.threshold is None:
         raise GlasswingError(SCORE_NEEDS_THRESHOLD)
+    _compare.check(args)
     started = time.perf_counter()
-    gm, about = _audit(args)
+    gm, about, (dataset, model) = _audit(args)
+    comparison = _compare.compare(args, dataset, model) if args.compare_model else None
     from glasswing.reports._ci import evaluate_gates, markdown_summary
 
     gates = evaluate_gates(gm, checks)  # the headline summary (adequate groups), then the overall metrics
     text = render(gm, about)
     print(markdown_summary(gm, about, gates) if args.format == "markdown" else text)
+    if comparison is not None:
+        print("\n" + _compare.render(comparison))
     status = sys.stderr if args.format == "markdown" else sys.stdout  # keep the Markdown on stdout clean
     if args.json:
         payload = gm.to_dict()
         payload["source"] = about
+        if comparison is not None:
+            payload["compare"] = comparison.to_dict()
         Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
         print(f"Wrote {args.json}", file=status)
     if args.junit:
@@ -199,12 +207,15 @@ def decision_options(args: argparse.Namespace) -> dict:
 
 
 def _audit(args: argparse.Namespace):
-    """Run the audit through the Python API (``glasswing.audit``); return (GroupMetrics, about)."""
+    """Run the audit through the Python API (``glasswing.audit``); return (GroupMetrics, about, inputs).
+
+    ``inputs`` is the (dataset, model) audited, which ``--compare-model`` scores again with a second model.
+    """
     from glasswing import _api
 
     prediction, score = scored_column(args)
     options = decision_options(args)
-    gm, _, _, about = _api._audit(
+    gm, dataset, model, about = _api._audit(
         args.data, args.model, y_true=args.target, y_pred=prediction, y_score=score,
         sensitive_features=list(args.sensitive), threshold=args.threshold, pos_label=args.positive_label,
         use_scores=prediction is None and args.threshold is not None, label_map=options["label_map"],
@@ -213,7 +224,7 @@ def _audit(args: argparse.Namespace):
         four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed)
     if not args.model:  # the column as given (``--prediction COL --threshold T`` audits COL as a score)
         about["predictions"] = f"column {args.prediction or score}"
-    return gm, about
+    return gm, about, (dataset, model)
 
 
 def render(gm, about: dict) -> str:
