@@ -5,7 +5,9 @@ Output spaces (stated in ``Explanation.output``; additivity holds in that space)
 - tree: the trees' own unit, ``"log-odds"`` for gradient boosting (``"margin"`` with more than two
   classes), ``"probability"`` for random forests and single trees;
 - linear: ``"log-odds"`` (``"margin"``, the softmax logit, with more than two classes);
-- permutation and kernel: ``"log-odds"`` of the explained class, ``log(p / (1 - p))``.
+- permutation and kernel: ``"log-odds"`` of the explained class, ``log(p / (1 - p))``;
+- ``output="probability"`` (tree models): ``"probability"``, interventional TreeSHAP against a background
+  sample (``explainers._shap_probability``).
 
 ``prediction`` is computed from the model itself in that space (``decision_function`` or
 ``predict_proba``), not from the attributions, so base value + attributions = prediction is a real check.
@@ -31,6 +33,7 @@ from glasswing.explainers._shap_choice import (
     TREE_ENSEMBLES,
     choose_algorithm,
 )
+from glasswing.explainers._shap_probability import OUTPUTS, check_output, tree_probability
 from glasswing.explainers._tabular_model import NO_ROWS, TabularModel, logit, tabular_model
 from glasswing.explainers._tabular_params import SEED, background_param
 from glasswing.explainers._targets import class_labels, target_indices
@@ -49,12 +52,15 @@ def shap_module():
         import shap
     return shap
 
+PROBABILITY_REASON = (" In probability units: interventional TreeSHAP against the background sample, so "
+                      "base value + attributions = the predicted probability.")
 #: Rows per TreeExplainer / LinearExplainer call (bounds memory on large batches).
 CHUNK_ROWS = 2000
 
 
 def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, algorithm: str = "auto",
-        background_size: int = 100, seed: int = 0, background: pd.DataFrame | None = None) -> list:
+        background_size: int = 100, seed: int = 0, background: pd.DataFrame | None = None,
+        output: str = "auto") -> list:
     """Explain each row of ``inputs``; see ``explainers.explain(model, rows, method="shap")``."""
     start = time.perf_counter()
     tm = tabular_model(model)
@@ -62,11 +68,17 @@ def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, algorithm: str 
     if len(X) == 0:
         raise ExplainerError(NO_ROWS)
     chosen, reason = choose_algorithm(tm, algorithm)
-    params = {"algorithm": algorithm, "background_size": background_size, "seed": seed}
-    if chosen != "tree":  # tree SHAP (path-dependent) takes its background from the trees' training cover
+    params = {"algorithm": algorithm, "background_size": background_size, "seed": seed, "output": output}
+    check_output(output, chosen)
+    # Path-dependent tree SHAP takes its background from the trees' training cover; the rest sample one.
+    if chosen != "tree" or output == "probability":
         bg = sample_rows(tm.select(background if background is not None else X), background_size, seed)
         params["background_rows"] = len(bg)
-    if chosen == "tree":
+    if chosen == "tree" and output == "probability":
+        values, base, pred, targets, output = tree_probability(tm, X, bg, target)
+        params["feature_perturbation"] = "interventional"
+        reason += PROBABILITY_REASON
+    elif chosen == "tree":
         values, base, pred, targets, output = _tree(tm, X, target)
         params["feature_perturbation"] = "tree_path_dependent"
     elif chosen == "linear":
@@ -200,6 +212,9 @@ registry.register(ExplainerSpec(
                        "else the Permutation explainer; or force one."),
             Param("background_size", 100, minimum=10, maximum=2000,
                   help="Rows sampled (seeded) from the background for linear, permutation and kernel SHAP."),
+            Param("output", "auto", choices=OUTPUTS,
+                  help="auto: the model's own unit (log-odds for boosting); probability: interventional "
+                       "TreeSHAP against the background sample, in probability units (tree models)."),
             SEED, background_param("Rows the background is sampled from (a DataFrame); default: the "
                                    "explained rows.")),
     description="Shapley values: each feature's share of the gap between the average output and this row's. "

@@ -5,6 +5,7 @@ import streamlit as st
 from glasswing import explainers
 from glasswing._plain import plain
 from glasswing.dashboard import _explain_tabular as xt
+from glasswing.dashboard import _shap_units as units
 from glasswing.dashboard import _state
 from glasswing.dashboard._text import md
 from glasswing.reports import charts
@@ -45,8 +46,9 @@ default_n = min(len(data), xt.DEFAULT_SAMPLE[xt.is_fast(chosen)])
 n = int(sample_slot.number_input("Rows for global views", min(10, len(data)), len(data), default_n, step=50,
                                  key=f"xt.sample.{xt.is_fast(chosen)}",
                                  help="A seeded random sample; global views say how many rows they rest on."))
-st.caption(f"SHAP uses **{md(xt.algorithm_name(chosen))}**: {md(reason)}")
-shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed}
+output = units.unit_switch(chosen)
+st.caption(f"SHAP uses **{md(xt.algorithm_name(chosen))}**: {md(units.describe(reason, output))}")
+shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed, "output": output}
 
 tab_global, tab_local, tab_what_if = st.tabs(["Global", "One row", "What-if"])
 with tab_global, _state.guard("explaining the model globally"):
