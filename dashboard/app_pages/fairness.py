@@ -4,6 +4,7 @@ import streamlit as st
 
 from glasswing.audits import METRICS
 from glasswing.audits._table import SCORE_LABELS, label
+from glasswing.dashboard import _compare_view as extra
 from glasswing.dashboard import _fairness as fair
 from glasswing.dashboard import _state
 from glasswing.dashboard._text import md
@@ -111,6 +112,13 @@ with _state.guard("auditing the groups"):
     with st.expander("Every group (fairlearn's plain definitions)"):
         st.dataframe(fair.disparity_table(gm, headline=False), width="stretch", hide_index=True)
     fair.charts(gm, ff, metrics, key)
+    extra.fairness_check_section(gm, key)
+    extra.confusion_section(gm, key)
     if source.thresholded:
         st.subheader("Threshold")
         fair.threshold_chart(scored, columns, threshold, key)
+    with _state.guard("comparing the two models"):
+        extra.comparison_section(data, model, columns=columns, bins=bins_key, merge=merge,
+                                 positive=positive, label_map=label_map, min_n=min_n, selected=selected,
+                                 threshold=threshold if source.kind == fair.MODEL else None,
+                                 roles=_state.roles_key(data), key=key)

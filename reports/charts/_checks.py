@@ -42,7 +42,7 @@ def fairness_check_figure(fc) -> go.Figure:
         inside = [w is True for w in part["within"]]
         small = bool(part["small"].iloc[0])
         fig.add_trace(go.Bar(
-            y=[label(m) for m in metrics], x=ratio - 1, base=1, orientation="h", name=str(group),
+            y=[label(m) for m in metrics], x=(ratio - 1).tolist(), base=1, orientation="h", name=str(group),
             marker={"color": PALETTE[i % len(PALETTE)],
                     "line": {"color": [PASS_COLOR if ok else FAIL_COLOR for ok in inside], "width": 2},
                     "pattern": {"shape": "/" if small else ""}},
@@ -125,7 +125,8 @@ def comparison_figure(cmp, metrics=("selection_rate", "true_positive_rate", "fal
         part = rows[rows["metric"] == m]
         d = part["difference"].to_numpy(dtype=float)
         fig.add_trace(go.Scatter(
-            x=d, y=[f"{g}{' *' if s else ''}" for g, s in zip(part["group"], part["small"], strict=True)],
+            x=d.tolist(),
+            y=[f"{g}{' *' if s else ''}" for g, s in zip(part["group"], part["small"], strict=True)],
             mode="markers", name=label(m), marker={"color": PALETTE[i % len(PALETTE)], "size": 9},
             error_x={"type": "data", "symmetric": False,
                      "array": np.nan_to_num(part["high"].to_numpy(dtype=float) - d),
