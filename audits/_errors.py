@@ -36,7 +36,7 @@ import pandas as pd
 
 from glasswing._plain import json_safe, plain
 from glasswing.audits._intervals import wilson_interval
-from glasswing.audits._validate import AuditError, looks_like_probabilities
+from glasswing.audits._validate import AuditError, as_scores, check_threshold, looks_like_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ FEATURE_IS_OUTCOME = ("Column {column!r} is the {role}, so it cannot describe a 
                       "columns, such as: {columns}.")
 NO_PREDICTIONS = ("Error analysis needs predictions: choose the column of logged predicted labels, or load "
                   "the model that made them.")
+SCORE_NEEDS_THRESHOLD = ("The predictions come from the scores in {column!r}, so give a decision threshold "
+                         "(score >= threshold predicts the positive label).")
 NO_TARGET = "Error analysis needs the true outcome; choose the target column."
 SCORES_NOT_LABELS = ("Column {column!r} holds scores between 0 and 1 (for example {example}) rather than "
                      "predicted labels; give the column of predicted labels, or the model that made them.")
@@ -351,7 +353,7 @@ def error_analysis(X: pd.DataFrame, y_true, y_pred, *, max_depth: int = 4, min_r
 
 def error_analysis_dataset(dataset, model=None, *, features: Sequence[str] | None = None, max_depth: int = 4,
                            min_rows: int = 30, alpha: float = 0.05, confidence: float = 0.95,
-                           seed: int = 0) -> ErrorAnalysis:
+                           seed: int = 0, threshold: float | None = None) -> ErrorAnalysis:
     """Error analysis of a loaded ``ingest.Dataset``: its logged predictions, or a model's on its features.
 
     The one function the dashboard, the command line and the reports call.
@@ -365,15 +367,18 @@ def error_analysis_dataset(dataset, model=None, *, features: Sequence[str] | Non
         as in ``audit_dataset``).
     features : sequence of str, optional
         Columns the cohorts are described by; default the feature and sensitive columns of the roles, or,
-        when the roles name none, every column but the target, prediction and score.
+        when the roles name no feature, every column but the target, prediction and score.
     max_depth, min_rows, alpha, confidence, seed
         As for :func:`error_analysis`.
+    threshold : float, optional
+        Predict from the score column at this threshold (``score >= threshold`` is the positive label)
+        instead of the prediction column; needed when the data has scores and no predictions.
 
     Returns
     -------
     ErrorAnalysis
     """
-    y_true, y_pred, source, notes = predictions_of(dataset, model)
+    y_true, y_pred, source, notes = predictions_of(dataset, model, threshold)
     columns = feature_columns(dataset, features)
     keep = ~pd.isna(pd.Series(y_pred)).to_numpy()
     if not keep.all():
@@ -383,8 +388,13 @@ def error_analysis_dataset(dataset, model=None, *, features: Sequence[str] | Non
                           alpha=alpha, confidence=confidence, seed=seed, source=source, notes=notes)
 
 
-def predictions_of(dataset, model=None) -> tuple[np.ndarray, np.ndarray, str, tuple[str, ...]]:
-    """Return (y_true, y_pred, source in words, notes) of a dataset's logged predictions or a model's."""
+def predictions_of(dataset, model=None, threshold: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, str, tuple[str, ...]]:
+    """Return (y_true, y_pred, source in words, notes) of a dataset's logged predictions or a model's.
+
+    With ``threshold`` and a score column (and no model), the predictions are the scores at the threshold:
+    ``score >= threshold`` predicts the positive label, anything else the target's other value.
+    """
     from glasswing import ingest
 
     roles = dataset.roles
@@ -400,9 +410,14 @@ def predictions_of(dataset, model=None) -> tuple[np.ndarray, np.ndarray, str, tu
             "Target values mapped to the model's classes: "
             + ", ".join(f"{k} -> {v}" for k, v in mapping.items()) + ".",)
         return mapped.frame[roles.target].to_numpy(), np.asarray(pred), f"model {model.name}", notes
+    y_true = dataset.frame[roles.target].to_numpy()
+    if roles.score is not None and (threshold is not None or roles.prediction is None):
+        if threshold is None:
+            raise AuditError(SCORE_NEEDS_THRESHOLD.format(column=roles.score))
+        return y_true, _at_threshold(dataset, check_threshold(threshold)), (
+            f"logged scores (column {roles.score}) at threshold {threshold:g}"), ()
     if roles.prediction is None:
         raise AuditError(NO_PREDICTIONS)
-    y_true = dataset.frame[roles.target].to_numpy()
     y_pred = dataset.frame[roles.prediction].to_numpy()
     example = looks_like_probabilities(y_pred) if y_pred.dtype.kind == "f" else None
     if example is not None:
@@ -416,6 +431,20 @@ def predictions_of(dataset, model=None) -> tuple[np.ndarray, np.ndarray, str, tu
     return y_true, y_pred, f"logged predictions (column {roles.prediction})", ()
 
 
+def _at_threshold(dataset, threshold: float) -> np.ndarray:
+    """Return the positive label where the score is at least ``threshold``, else the target's other value."""
+    roles = dataset.roles
+    positive = dataset.positive_label
+    others = [v for v in pd.unique(dataset.frame[roles.target]) if plain(v) != plain(positive)]
+    negative = others[0] if others else (0 if positive != 0 else 1)
+    score = as_scores(dataset.frame[roles.score], f"Column {roles.score!r}")
+    with np.errstate(invalid="ignore"):
+        chosen = score >= threshold
+    out = np.where(chosen, positive, negative).astype(object)
+    out[np.isnan(score)] = None  # no score, no prediction: left out
+    return out
+
+
 def feature_columns(dataset, features: Sequence[str] | None = None) -> list[str]:
     """Return the columns the cohorts are described by (checked; see :func:`error_analysis_dataset`)."""
     roles = dataset.roles
@@ -424,7 +453,7 @@ def feature_columns(dataset, features: Sequence[str] | None = None) -> list[str]
     columns = [str(c) for c in dataset.frame.columns]
     others = [c for c in columns if c not in outcome]
     if features is None:
-        chosen = list(dict.fromkeys([*roles.features, *roles.sensitive])) or others
+        chosen = list(dict.fromkeys([*roles.features, *roles.sensitive])) if roles.features else others
         chosen = [c for c in chosen if c not in outcome]
     else:
         chosen = list(dict.fromkeys(map(str, features)))

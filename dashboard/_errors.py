@@ -15,12 +15,12 @@ import streamlit as st
 from glasswing import audits
 from glasswing.ingest import Dataset, Model
 
-LOGGED, MODEL = "logged", "model"
+LOGGED, SCORES, MODEL = "logged", "scores", "model"
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where the predictions come from: the logged prediction column, or the loaded model."""
+    """Where the predictions come from: logged predictions, logged scores at a threshold, the loaded model."""
 
     kind: str
     text: str
@@ -31,6 +31,8 @@ def sources(data: Dataset, model: Model | None) -> list[Source]:
     out = []
     if data.roles.prediction:
         out.append(Source(LOGGED, f"Logged predictions (column '{data.roles.prediction}')"))
+    if data.roles.score:
+        out.append(Source(SCORES, f"Logged scores (column '{data.roles.score}') at a threshold"))
     if model is not None and model.modality == "tabular":
         out.append(Source(MODEL, f"Model '{model.name}' predictions"))
     return out
@@ -38,10 +40,11 @@ def sources(data: Dataset, model: Model | None) -> list[Source]:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def analysis(data_sha: str, model_sha: str, roles: tuple, features: tuple, max_depth: int, min_rows: int,
-             alpha: float, *, _data: Dataset, _model: Model | None) -> audits.ErrorAnalysis:
+             alpha: float, threshold: float | None = None, *, _data: Dataset,
+             _model: Model | None) -> audits.ErrorAnalysis:
     """``audits.error_analysis_dataset`` once per data, model, roles and settings."""
     return audits.error_analysis_dataset(_data, _model, features=list(features), max_depth=max_depth,
-                                         min_rows=min_rows, alpha=alpha)
+                                         min_rows=min_rows, alpha=alpha, threshold=threshold)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -18,7 +18,7 @@ if data is None or data.roles.target is None:
     _state.need("a dataset with a target column")
 options = ex.sources(data, model)
 if not options:
-    _state.need("a dataset with a column of logged predictions, or a tabular model")
+    _state.need("a dataset with a column of logged predictions or scores, or a tabular model")
 
 candidates = [str(c) for c in data.frame.columns
               if c not in (data.roles.target, data.roles.prediction, data.roles.score)]
@@ -36,6 +36,13 @@ alpha = float(c.select_slider("Keep a split when its p-value is at most", [0.001
                               value=0.05, key="errors.alpha",
                               help="Two-proportion z-test of the two sides' error rates, Bonferroni over the "
                                    "candidate splits. 1 keeps every split the tree makes, chance ones too."))
+threshold = None
+if source.kind == ex.SCORES:
+    scores = data.frame[data.roles.score]
+    low, high = float(scores.min()), float(scores.max())
+    start = 0.5 if low >= 0 and high <= 1 else (low + high) / 2
+    text = f"Decision threshold ({md(data.roles.score)} ≥ threshold predicts {md(repr(data.positive_label))})"
+    threshold = float(st.number_input(text, value=start, key="errors.threshold"))
 if not features:
     st.info("Choose at least one column to describe the cohorts by.", icon=":material/info:")
     st.stop()
@@ -45,7 +52,7 @@ model_sha = use_model.sha256 if use_model is not None else ""
 result = None
 with _state.guard("finding the cohorts"), st.spinner("Fitting the error tree..."):
     result = ex.analysis(data.sha256, model_sha, _state.roles_key(data), tuple(features), depth, min_rows,
-                         alpha, _data=data, _model=use_model)
+                         alpha, threshold, _data=data, _model=use_model)
 if result is None:
     st.stop()
 

@@ -13,8 +13,11 @@ from pathlib import Path
 
 from glasswing._errors import GlasswingError
 
-NEEDS_ONE_SOURCE = "Give either --prediction COL (logged predicted labels) or --model FILE, not both."
-NEEDS_SOURCE = "Give the predictions: --prediction COL (logged predicted labels) or --model FILE."
+NEEDS_ONE_SOURCE = ("Give one source of predictions: --prediction COL, --score COL --threshold T, or "
+                    "--model FILE.")
+NEEDS_SOURCE = ("Give the predictions: --prediction COL (logged predicted labels), --score COL --threshold T "
+                "(logged scores), or --model FILE.")
+SCORE_NEEDS_THRESHOLD = "--score COL needs --threshold T (score >= T predicts the positive label)."
 NO_JSON_FOLDER = "The folder for --json does not exist: {folder}."
 BAD_TOP = "--top must be at least 1; got {value}."
 
@@ -30,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "z-test, Bonferroni over the candidate splits, level --alpha).")
     p.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file with the rows")
     p.add_argument("--prediction", metavar="COL", help="column of logged predicted labels")
+    p.add_argument("--score", metavar="COL", help="column of logged scores, with --threshold")
+    p.add_argument("--threshold", type=float, metavar="T",
+                   help="with --score: score >= T predicts the positive label")
+    p.add_argument("--positive-label", metavar="LABEL",
+                   help="with --score: the label a score at or above T predicts (default: the larger one)")
     p.add_argument("--model", metavar="FILE", help="model file (skops, ONNX, ...) to predict with instead")
     p.add_argument("--target", required=True, metavar="COL", help="the true outcome column")
     p.add_argument("--features", nargs="+", metavar="COL",
@@ -52,21 +60,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the error analysis, print the cohorts and write ``--json``."""
-    if args.prediction and args.model:
+    given = [s for s in (args.prediction, args.score, args.model) if s]
+    if len(given) > 1:
         raise GlasswingError(NEEDS_ONE_SOURCE)
-    if not (args.prediction or args.model):
+    if not given:
         raise GlasswingError(NEEDS_SOURCE)
+    if args.score and args.threshold is None:
+        raise GlasswingError(SCORE_NEEDS_THRESHOLD)
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GlasswingError(NO_JSON_FOLDER.format(folder=Path(args.json).resolve().parent))
     if args.top < 1:
         raise GlasswingError(BAD_TOP.format(value=args.top))
     from glasswing import _api, audits
 
-    data = _api.load_data(args.data, y_true=args.target, y_pred=args.prediction,
-                          sensitive_features=tuple(args.sensitive or ()))
+    data = _api.load_data(args.data, y_true=args.target, y_pred=args.prediction, y_score=args.score,
+                          sensitive_features=tuple(args.sensitive or ()), pos_label=args.positive_label)
     model = _api.load_model(args.model, trusted=args.trust) if args.model else None
     result = audits.error_analysis_dataset(data, model, features=args.features, max_depth=args.max_depth,
-                                           min_rows=args.min_rows, alpha=args.alpha)
+                                           min_rows=args.min_rows, alpha=args.alpha,
+                                           threshold=args.threshold if args.score else None)
     fairness = None
     if args.sensitive:
         fairness = audits.fairness_by_cohort(data, result, model, sensitive=list(args.sensitive),

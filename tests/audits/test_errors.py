@@ -235,3 +235,16 @@ def test_to_dict_is_json_with_the_cohorts_worst_first():
     assert payload["cohorts"][0]["conditions"][1] == {"feature": "region", "op": "=", "value": "north",
                                                        "or_missing": False}
     assert len(payload["tree"]) == 5 and payload["tree"][0]["rule"] == "all rows"
+
+
+def test_scores_at_a_threshold_predict_the_positive_label():
+    data = samples.compas_dataset()
+    frame = data.frame
+    result = audits.error_analysis_dataset(data, features=["race", "sex", "age", "priors_count"], threshold=5)
+    predicted = (frame["decile_score"] >= 5).astype(int)
+    assert result.errors == int((predicted != frame["two_year_recid"]).sum())
+    assert result.source == "logged scores (column decile_score) at threshold 5"
+    with pytest.raises(AuditError) as err:
+        audits.error_analysis_dataset(data)
+    assert str(err.value) == ("The predictions come from the scores in 'decile_score', so give a decision "
+                              "threshold (score >= threshold predicts the positive label).")

@@ -76,7 +76,21 @@ def test_no_errors_is_one_sentence_and_exit_2(planted_csv, tmp_path, capsys):
     assert capsys.readouterr().err == ("glasswing: error: " + _errors.NO_ERRORS.format(n=len(frame)) + "\n")
 
 
+def test_scores_at_a_threshold(tmp_path):
+    out = tmp_path / "e.json"
+    frame = pd.read_csv(SAMPLES / "compas-scores-two-years.csv")
+    code = main(["errors", "--data", str(SAMPLES / "compas-scores-two-years.csv"), "--score", "decile_score",
+                 "--threshold", "5", "--target", "two_year_recid", "--features", "race", "sex", "age",
+                 "priors_count", "--json", str(out)])
+    assert code == 0
+    payload = json.loads(out.read_text())
+    predicted = (frame["decile_score"] >= 5).astype(int)
+    assert payload["errors"] == int((predicted != frame["two_year_recid"]).sum())
+    assert payload["source"] == "logged scores (column decile_score) at threshold 5"
+
+
 @pytest.mark.parametrize(("extra", "message"), [
+    (["--score", "income"], errors.SCORE_NEEDS_THRESHOLD),
     (["--prediction", "pred", "--model", "m.skops"], errors.NEEDS_ONE_SOURCE),
     ([], errors.NEEDS_SOURCE),
     (["--prediction", "pred", "--json", "no/such/folder/e.json"], None),
