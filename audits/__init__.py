@@ -6,6 +6,15 @@ Each module adds its public names here with a one-line import; keep ``__all__`` 
 from glasswing.audits._audit import audit_dataset
 from glasswing.audits._compare import ModelComparison, compare_models, compare_predictions
 from glasswing.audits._duckdb import group_metrics_parquet
+from glasswing.audits._errors import (
+    Cohort,
+    Condition,
+    ErrorAnalysis,
+    cohort_dataset,
+    error_analysis,
+    error_analysis_dataset,
+    fairness_by_cohort,
+)
 from glasswing.audits._fairness_check import CHECK_METRICS, FairnessCheck, confusion_by_group, fairness_check
 from glasswing.audits._history import (
     AuditRun,
@@ -46,3 +55,6 @@ __all__ += ["AuditError", "DISPARITIES", "FourFifths", "GroupMetrics", "METRICS"
             "wilson_interval"]
 __all__ += ["ModelComparison", "compare_models", "compare_predictions"]
 __all__ += ["CHECK_METRICS", "FairnessCheck", "confusion_by_group", "fairness_check"]
+__all__ += ["Cohort", "Condition", "ErrorAnalysis", "cohort_dataset", "error_analysis",
+            "error_analysis_dataset",
+            "fairness_by_cohort"]

@@ -4,9 +4,9 @@ import streamlit as st
 
 from glasswing import explainers
 from glasswing._plain import plain
+from glasswing.dashboard import _cohort, _state
 from glasswing.dashboard import _explain_tabular as xt
 from glasswing.dashboard import _shap_units as units
-from glasswing.dashboard import _state
 from glasswing.dashboard._text import md
 from glasswing.reports import charts
 
@@ -16,6 +16,7 @@ if model is None or model.modality != "tabular":
     _state.need("a tabular model")
 if data is None:
     _state.need("a dataset to explain the model on")
+data = _cohort.apply(data, "xt")
 
 ok, why_not = explainers.registry.applicable(model)
 with st.expander("Settings and methods", icon=":material/tune:"):
