@@ -24,6 +24,11 @@ __all__ = ["NO_AUDIT"]
 AUDIT = "report.audit"  # {"sensitive": [...], "created_at": iso}: set by "Run the audit"
 SAVED = "report.saved"  # id of the run saved last in this session
 DECISIONS = ["", "Approved", "Approved with conditions", "Rejected", "Needs another review"]
+#: The fields typed on the Report page, kept for the whole session: Streamlit drops a widget's state when
+#: its page is left, so they are copied to ``KEPT`` on every run and put back before the widgets are drawn.
+TYPED = ("report.title", "report.version", "report.notes", "report.reviewer", "report.role",
+         "report.decision", "report.date", "report.save_title")
+KEPT = "report.kept"
 CHANGE_WORDS = {"improved": "▲ improved", "worse": "▼ worse", "unchanged": "= unchanged", "n/a": "n/a"}
 CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-weight: 600",
                 "worse": "background-color: #7f0000; color: #ffffff; font-weight: 600",
@@ -49,6 +54,18 @@ def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) 
                        for k, v in settings.items()))
     return _audit(data.sha256, tabular.sha256 if tabular else None, roles_key(data), tuple(sensitive), key,
                   _data=data, _model=tabular)
+
+
+def restore_typed() -> None:
+    """Put the typed fields kept in this session back before the page draws its widgets."""
+    for key, value in (st.session_state.get(KEPT) or {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def keep_typed() -> None:
+    """Copy the typed fields to ``KEPT`` so they outlive a visit to another page."""
+    st.session_state[KEPT] = {k: st.session_state[k] for k in TYPED if k in st.session_state}
 
 
 def scored(data: Dataset, model: Model | None) -> bool:

@@ -14,6 +14,7 @@ st.caption("Compose the audit report: what was audited (with fingerprints), the 
 model, data = _state.model(), _state.dataset()
 if data is None:
     _state.need("a dataset with a target column and at least one sensitive column")
+_report.restore_typed()
 
 # ---- 1. the audit
 st.subheader("1. Audit")
@@ -81,6 +82,7 @@ reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
 role = cols[1].text_input("Role", key="report.role")
 decision = cols[2].selectbox("Decision", _report.DECISIONS, key="report.decision")
 date = cols[3].text_input("Date", key="report.date", placeholder="YYYY-MM-DD")
+_report.keep_typed()
 
 report = None
 if audit is not None:
@@ -98,6 +100,7 @@ if report is None:
 _report.download_buttons(report, "report.export", st.columns(3))
 save_title = st.text_input("Name of the saved run", key="report.save_title",
                            placeholder=report.title if report else "")
+_report.keep_typed()
 if st.button("Save to audit history", key="report.save", disabled=report is None,
              icon=":material/save:"):
     with _state.guard("saving the run to the audit history"):

@@ -142,3 +142,28 @@ def test_compas_report_states_the_rule_and_bands_age_like_the_cli(tmp_path):
     rule = next(m.value for m in at.markdown if m.value.startswith("**Decision rule:**"))
     assert md("decile_score >= 5 is predicted 1") in rule  # user text (a column name) is escaped
     assert '"selected" means predicted to reoffend' in rule
+
+
+def test_the_sign_off_outlives_a_visit_to_another_page_and_the_saved_run_carries_it(case):
+    typed = {"report.title": "Credit audit, Q3", "report.version": "v2", "report.notes": "Ask for a retrain.",
+             "report.reviewer": "Ada Lovelace", "report.role": "Model risk", "report.date": "2026-12-02"}
+    at = _page(case)
+    for key, value in typed.items():
+        (at.text_area if key == "report.notes" else at.text_input)(key=key).input(value)
+    at.selectbox(key="report.decision").set_value("Approved with conditions").run()
+    for page in ("review.py", "fairness.py", "report.py"):  # away, further away, and back
+        at.switch_page(f"app_pages/{page}")
+        at.run()
+        assert not at.exception
+    for key, value in typed.items():
+        assert (at.text_area if key == "report.notes" else at.text_input)(key=key).value == value
+    assert at.selectbox(key="report.decision").value == "Approved with conditions"
+    at.button(key="report.run").click().run()
+    at.button(key="report.save").click().run()
+    assert "Saved as run 1. Open it on the Review page." in [s.value for s in at.success]
+    with audits.open_history() as history:
+        run = history.get(1)
+    assert (run.title, run.version_label, run.reviewer, run.notes) == (
+        "Credit audit, Q3", "v2", "Ada Lovelace", "Ask for a retrain.")
+    assert run.report["sign_off"] == {"reviewer": "Ada Lovelace", "role": "Model risk",
+                                      "decision": "Approved with conditions", "date": "2026-12-02"}
