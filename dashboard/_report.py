@@ -131,7 +131,7 @@ def mitigation(model: Model | None, data: Dataset):
     args = st.session_state.get(mit.SHOWN)
     if not args or model is None:
         return None
-    split = mit.training_data(args["source"], data, None)
+    split = mit.training_data(args["source"], data, None)  # an upload: the one the result was run on
     return None if split is None else mit.run_shown(args, model, *split)
 
 

@@ -167,3 +167,44 @@ def test_the_sign_off_outlives_a_visit_to_another_page_and_the_saved_run_carries
         "Credit audit, Q3", "v2", "Ada Lovelace", "Ask for a retrain.")
     assert run.report["sign_off"] == {"reviewer": "Ada Lovelace", "role": "Model risk",
                                       "decision": "Approved with conditions", "date": "2026-12-02"}
+
+
+def test_a_mitigation_on_an_uploaded_training_file_goes_into_the_report():
+    """Reweighing on an uploaded training file, then the Report page: the mitigation can be included."""
+    from fairlearn.metrics import demographic_parity_difference
+    from sklearn.base import clone
+
+    from glasswing._paths import sample_dir
+    from glasswing.dashboard import _mitigation as dmit
+    from glasswing.ingest import samples
+
+    model, data = samples.german_model("logreg"), samples.german_dataset("test")
+    raw = (sample_dir() / "german_train.csv").read_bytes()
+    at = new_apptest("mitigation.py", state={"gw.model": model, "gw.dataset": data})
+    at.radio(key="mitigation.source").set_value(dmit.TRAIN_UPLOAD).run()
+    at.file_uploader(key="mitigation.upload").set_value(("credit_train.csv", raw, "text/csv")).run()
+    at.button(key="mitigation.run").click().run()
+    assert not at.exception and at.subheader[0].value == "Reweighing (demographic parity)"
+    at.switch_page("app_pages/report.py")
+    at.run()
+    box = at.checkbox(key="report.mitigation")
+    assert not box.disabled and box.value
+    assert box.label == "Include the mitigation shown on the Mitigation page"
+    at.button(key="report.run").click().run()
+    assert not at.exception and not at.error
+    at.button(key="report.save").click().run()
+    with audits.open_history() as history:
+        mitigation = history.get(1).mitigation
+    assert mitigation["label"] == "Reweighing (demographic parity)"
+    # the reweighed refit by hand (Kamiran & Calders weights n_g * n_y / (n * n_gy)), scored with fairlearn
+    frame = samples.german_dataset("train").frame
+    n_g = frame.groupby("sex")["risk"].transform("size")
+    n_y = frame.groupby("risk")["risk"].transform("size")
+    n_gy = frame.groupby(["sex", "risk"])["risk"].transform("size")
+    refit = clone(model.estimator).set_params(model__random_state=0)
+    refit.fit(frame[list(model.feature_names)], frame["risk"],
+              model__sample_weight=(n_g * n_y / (len(frame) * n_gy)).to_numpy())
+    after = demographic_parity_difference(data.y_true, refit.predict(data.X),
+                                          sensitive_features=data.frame["sex"])
+    assert mitigation["after"]["summary"]["demographic_parity_difference"] == pytest.approx(after, abs=1e-12)
+
