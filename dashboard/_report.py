@@ -27,7 +27,7 @@ DECISIONS = ["", "Approved", "Approved with conditions", "Rejected", "Needs anot
 #: The fields typed on the Report page, kept for the whole session: Streamlit drops a widget's state when
 #: its page is left, so they are copied to ``KEPT`` on every run and put back before the widgets are drawn.
 TYPED = ("report.title", "report.version", "report.notes", "report.reviewer", "report.role",
-         "report.decision", "report.date", "report.save_title")
+         "report.decision", "report.date", "report.save_title", "report.fairness_check", "report.confusion")
 KEPT = "report.kept"
 CHANGE_WORDS = {"improved": "▲ improved", "worse": "▼ worse", "unchanged": "= unchanged", "n/a": "n/a"}
 CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-weight: 600",
@@ -37,14 +37,14 @@ CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-wei
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _audit(data_sha: str, model_sha: str | None, roles_key: tuple, sensitive: tuple[str, ...],
-           settings: tuple, _data: Dataset, _model: Model | None) -> dict:
+           settings: tuple, _data: Dataset, _model: Model | None) -> audits.GroupMetrics:
     options = dict(settings)
     options["bins"] = dict(options.get("bins", ()))
-    return audits.audit_dataset(_data, _model, sensitive=list(sensitive), **options).to_dict()
+    return audits.audit_dataset(_data, _model, sensitive=list(sensitive), **options)
 
 
-def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) -> dict:
-    """Return the audit of ``data`` (model or logged predictions) as ``GroupMetrics.to_dict()``.
+def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) -> audits.GroupMetrics:
+    """Return the audit of ``data`` (model or logged predictions): a ``GroupMetrics`` (counts, small).
 
     ``settings`` are ``audits.audit_dataset`` options (threshold, bins, min_group_size, include_small_groups,
     selected, ...), the same the Fairness page and ``glasswing report`` take.
@@ -133,6 +133,20 @@ def mitigation(model: Model | None, data: Dataset):
         return None
     split = mit.training_data(args["source"], data, None)  # an upload: the one the result was run on
     return None if split is None else mit.run_shown(args, model, *split)
+
+
+def model_comparison(data: Dataset, model: Model, other: Model, sensitive: list[str], *,
+                     threshold: float | None, bins: dict, min_n: int,
+                     selected: str | None) -> audits.ModelComparison:
+    """``audits.compare_models`` of the audited model (A) and ``other`` (B) with the report's settings.
+
+    Cached by the digests and settings, with the Fairness page's resamples and seed.
+    """
+    from glasswing.dashboard import _compare_view as cv
+
+    return cv._compare(data.sha256, model.sha256, other.sha256, roles_key(data), tuple(sensitive),
+                       tuple(sorted(bins.items())), 0, None, (), threshold, min_n, selected or "",
+                       _data=data, _a=model, _b=other)
 
 
 # ---------------------------------------------------------------------------------------- files

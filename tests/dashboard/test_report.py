@@ -208,3 +208,39 @@ def test_a_mitigation_on_an_uploaded_training_file_goes_into_the_report():
                                           sensitive_features=data.frame["sex"])
     assert mitigation["after"]["summary"]["demographic_parity_difference"] == pytest.approx(after, abs=1e-12)
 
+
+
+def test_report_checkboxes_add_the_fairness_check_confusion_matrices_and_a_second_model():
+    from fairlearn.metrics import MetricFrame, demographic_parity_difference, selection_rate
+    from sklearn.metrics import confusion_matrix
+
+    from glasswing.ingest import samples
+
+    model, data = samples.german_model("gbm"), samples.german_dataset("test")
+    other = samples.german_model("logreg")
+    at = new_apptest("report.py", state={"gw.dataset": data, "gw.model": model})
+    assert not at.checkbox(key="report.fairness_check").value
+    assert not at.checkbox(key="report.confusion").value
+    at.button(key="report.run").click().run()
+    at.checkbox(key="report.fairness_check").check()
+    at.checkbox(key="report.confusion").check()
+    at.selectbox(key="report.compare.choice").set_value("German credit, logistic regression (sample)").run()
+    assert not at.exception and not at.error
+    at.button(key="report.save").click().run()
+    with audits.open_history() as history:
+        saved = history.get(1).report
+    sex, y, pred = data.frame["sex"], data.y_true.to_numpy(), model.predict(data.X)
+    rates = MetricFrame(metrics=selection_rate, y_true=y, y_pred=pred, sensitive_features=sex).by_group
+    check = saved["fairness_check"]
+    assert check["reference"] == "male" and check["band"] == [0.8, 1.25]
+    ratio = next(r["ratio"] for r in check["ratios"] if r["metric"] == "selection_rate")
+    assert ratio == pytest.approx(rates["female"] / rates["male"], abs=1e-12)
+    women = sex.to_numpy() == "female"
+    (tn, fp), (fn, tp) = confusion_matrix(y[women], pred[women], labels=[0, 1])
+    assert saved["confusion"][0]["group"] == "female"
+    assert saved["confusion"][0]["counts"] == {"TP": tp, "FN": fn, "FP": fp, "TN": tn}
+    cmp = saved["comparison"]
+    assert (cmp["model_a"], cmp["model_b"], cmp["n_boot"]) == (model.name, other.name, 1000)
+    dp_b = next(d["b"] for d in cmp["disparities"] if d["name"] == "demographic_parity_difference")
+    expected = demographic_parity_difference(y, other.predict(data.X), sensitive_features=sex)
+    assert dp_b == pytest.approx(expected, abs=1e-12)
