@@ -22,6 +22,7 @@ from glasswing.ingest import Dataset, Model
 
 TRIED = "mitigation.tried"  # {"context": ..., "rows": [MitigationResult.summary(), ...]}
 SHOWN = "mitigation.shown"  # the arguments of the run whose result is shown
+UPLOADED = "mitigation.uploaded"  # (name, bytes) of the last training upload, for the shown result elsewhere
 
 TRAIN_SAMPLE = "The sample's training split (german_train.csv)"
 TRAIN_SPLIT = "Split the loaded data: 70% to retrain, 30% held out"
@@ -55,15 +56,22 @@ def _read_training(sha256: str, roles_key: tuple, name: str, _source, _roles) ->
 
 
 def training_data(source: str, data: Dataset, upload) -> tuple[Dataset, Dataset] | None:
-    """Return (train, held-out) for the chosen source, or None while an upload is awaited."""
+    """Return (train, held-out) for the chosen source, or None while an upload is awaited.
+
+    An upload is kept for the session (in memory, like the upload itself): the file widget forgets it
+    when its page is left, and the Report page (``upload=None``) still needs the rows of the result shown.
+    """
     if source == TRAIN_SPLIT:
         return _split(data.sha256, roles_key(data), _data=data)
     if source == TRAIN_SAMPLE:
         raw, name = (sample_dir() / SAMPLE_TRAIN_FILE).read_bytes(), SAMPLE_TRAIN_FILE
-    elif upload is None:
-        return None
-    else:
+    elif upload is not None:
         raw, name = upload.getvalue(), upload.name
+        st.session_state[UPLOADED] = (name, raw)
+    elif UPLOADED in st.session_state:
+        name, raw = st.session_state[UPLOADED]
+    else:
+        return None
     return _read_training(hashlib.sha256(raw).hexdigest(), roles_key(data), name, raw, data.roles), data
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from glasswing.audits._table import group_label
 from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
 from glasswing.reports._model import Report, ReportError, metric_label
+from glasswing.reports._render_checks import check_context
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +279,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
         },
         "four_fifths": FOUR_FIFTHS, "difference_threshold": DIFFERENCE_THRESHOLD,
+        **check_context(report, charts=charts),
     }
     return _environment().get_template("report.html.j2").render(**context)
 

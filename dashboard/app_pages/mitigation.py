@@ -51,7 +51,8 @@ if st.button("Run mitigation", type="primary", disabled=why_not is not None, key
     args = {"method": method, "constraint": constraint, "seed": seed, "source": source,
             "bins": tuple(sorted(bins.items())), "min_n": min_n, "small": small}
     with _state.guard(f"running {spec.label.lower()}"):
-        split = mit.training_data(source, data, upload)
+        split = None if source == mit.TRAIN_UPLOAD and upload is None else mit.training_data(source, data,
+                                                                                              upload)
         if split is None:
             st.info("Upload the training rows first.", icon=":material/info:")
         else:
