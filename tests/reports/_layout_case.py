@@ -32,7 +32,8 @@ def layout_dataset(groups: int, seed: int = 0) -> Dataset:
         pred = rng.random(n) < np.where(y, 0.5 + 0.4 * rng.random(), 0.1 + 0.3 * rng.random())
         if i == ZERO_POSITIVE:
             pred[:] = False
-        parts.append(pd.DataFrame({"region": region, "band": band, "y": y.astype(int), "pred": pred.astype(int)}))
+        parts.append(pd.DataFrame({"region": region, "band": band, "y": y.astype(int),
+                                   "pred": pred.astype(int)}))
     frame = pd.concat(parts, ignore_index=True)
     roles = ColumnRoles(target="y", prediction="pred", sensitive=("region", "band"))
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
