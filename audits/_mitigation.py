@@ -165,9 +165,12 @@ class MitigationResult:
     weights_by_group : pandas.DataFrame or None
         The weight of each (group, label) (reweighing).
     params : dict
-        The settings used (seed, sensitive columns, positive label, ...).
+        The settings used (seed, sensitive columns, positive label, ...; for exponentiated gradient the
+        iteration bound, the iterations run and the refits made).
     compute_time : float
         Seconds spent fitting and evaluating.
+    n_train : pandas.Series or None
+        Training rows in each group, indexed like ``before.by_group`` (0 where a group has none).
     """
 
     method: str
@@ -184,6 +187,7 @@ class MitigationResult:
     weights_by_group: pd.DataFrame | None = None
     params: dict = field(default_factory=dict)
     compute_time: float = 0.0
+    n_train: pd.Series | None = None
 
     @property
     def label(self) -> str:
@@ -651,6 +655,8 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
                 "stage": spec.stage, "n_train": len(train), "n_test": len(test), **fit.params},
         compute_time=time.perf_counter() - start,
     )
+    sizes = s_train.groupby(list(s_train.columns), observed=True, dropna=False).size()
+    result = replace(result, n_train=sizes.reindex(result.before.by_group.index, fill_value=0))
     if include_small_groups or rule.notes:
         result = replace(result, before=replace(result.before, include_small_groups=include_small_groups,
                                                 notes=rule.notes + result.before.notes),
