@@ -38,6 +38,22 @@ def _scores(model_sha: str, test_sha: str, roles: tuple, _model: Model, _test: D
     return _test.frame[_test.roles.target].to_numpy(), score, positive
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _thresholded(model_sha: str, test_sha: str, roles: tuple, sensitive: tuple, bins: tuple, cuts: tuple,
+                 min_n: int, _y_true, _score, _groups, _positive) -> audits.GroupThresholds:
+    """``audits.group_thresholds`` once per model, rows, groups, thresholds and small-group size."""
+    return audits.group_thresholds(_y_true, _score, _groups, dict(cuts), pos_label=_positive,
+                                   min_group_size=min_n)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _band(model_sha: str, test_sha: str, roles: tuple, sensitive: tuple, bins: tuple, threshold: float,
+          width: float, min_n: int, _y_true, _score, _groups, _positive) -> audits.ReviewBand:
+    """``audits.review_band`` once per model, rows, groups, band and small-group size."""
+    return audits.review_band(_y_true, _score, _groups, threshold=threshold, width=width,
+                              pos_label=_positive, min_group_size=min_n)
+
+
 def _inputs(model: Model, data: Dataset, source: str, upload, sensitive: list, bins: dict):
     """Return (held-out Dataset, y_true, score, positive label, groups frame), or None while awaiting rows."""
     split = mit.training_data(source, data, upload)
@@ -80,8 +96,9 @@ def thresholds_section(model: Model, data: Dataset, source: str, upload, sensiti
     cols = st.columns(min(len(labels), 4))
     cuts = {g: cols[i % len(cols)].slider(md(g), 0.0, 1.0, 0.5, 0.01, key=f"mitigation.cut.{g}")
             for i, g in enumerate(labels)}
-    result = audits.group_thresholds(y_true, score, groups, cuts, pos_label=positive, min_group_size=min_n)
-    result = _with_small(result, small)
+    key = (model.sha256, test.sha256, roles_key(test), tuple(sensitive), tuple(sorted(bins.items())))
+    result = _with_small(_thresholded(*key, tuple(cuts.items()), min_n, _y_true=y_true, _score=score,
+                                      _groups=groups, _positive=positive), small)
     st.markdown(f"**Rates per group** ({len(test):,} held-out rows of {md(test.name)}; favourable: "
                 f"{md(repr(positive))}; 95% Wilson intervals)")
     st.dataframe(_interval_table(result.rates(RATES), RATES), key="mitigation.cut.rates")
@@ -117,8 +134,9 @@ def review_section(model: Model, data: Dataset, source: str, upload, sensitive: 
     threshold = left.slider("Decision threshold", 0.0, 1.0, 0.5, 0.01, key="mitigation.band.threshold")
     width = right.slider("Band width (routed to review: threshold ± width / 2)", 0.0, 1.0, 0.1, 0.01,
                          key="mitigation.band.width")
-    band = audits.review_band(y_true, score, groups, threshold=threshold, width=width, pos_label=positive,
-                              min_group_size=min_n)
+    key = (model.sha256, test.sha256, roles_key(test), tuple(sensitive), tuple(sorted(bins.items())))
+    band = _band(*key, float(threshold), float(width), min_n, _y_true=y_true, _score=score, _groups=groups,
+                 _positive=positive)
     st.session_state[BAND] = band_summary(band, test, sensitive)
     st.markdown(md(band.rule))
     st.metric("Routed to review", f"{band.share_reviewed:.1%}",
