@@ -29,23 +29,30 @@ from glasswing.audits._intervals import wilson_interval
 from glasswing.audits._metrics import group_metrics, group_metrics_views, threshold_sweep
 from glasswing.audits._mitigation import (
     CONSTRAINTS,
+    EG_FULL_MAX_ITER,
+    EG_MAX_ITER,
     METHODS,
     MitigationMethod,
     MitigationResult,
+    MitigationStopped,
     check_method,
     holdout_split,
     mitigate,
 )
 from glasswing.audits._performance import accuracy_by_group, auc_score, model_performance
 from glasswing.audits._result import DISPARITIES, FourFifths, GroupMetrics
+from glasswing.audits._review_band import ReviewBand, review_band
 from glasswing.audits._reweighing import MitigationError, Reweighing, reweighing_weights
 from glasswing.audits._sweep import ThresholdSweep, threshold_grid
 from glasswing.audits._table import METRICS, Metric
+from glasswing.audits._thresholds import GroupThresholds, group_thresholds
 from glasswing.audits._validate import AuditError
 
 __all__: list[str] = []
 __all__ += ["CONSTRAINTS", "METHODS", "MitigationError", "MitigationMethod", "MitigationResult", "Reweighing",
             "check_method", "holdout_split", "mitigate", "reweighing_weights"]
+__all__ += ["EG_FULL_MAX_ITER", "EG_MAX_ITER", "MitigationStopped"]
+__all__ += ["GroupThresholds", "ReviewBand", "group_thresholds", "review_band"]
 __all__ += ["AuditRun", "History", "HistoryError", "compare_runs", "open_history", "run_from_dict",
             "run_to_dict"]
 __all__ += ["accuracy_by_group", "auc_score", "model_performance"]
