@@ -27,7 +27,7 @@ from glasswing.audits._mitigation import (
     holdout_split,
     mitigate,
 )
-from glasswing.audits._performance import accuracy_by_group, auc_score, model_performance
+from glasswing.audits._performance import accuracy_by_group, auc_score, macro_ovr_auc, model_performance
 from glasswing.audits._result import DISPARITIES, FourFifths, GroupMetrics
 from glasswing.audits._reweighing import MitigationError, Reweighing, reweighing_weights
 from glasswing.audits._sweep import ThresholdSweep, threshold_grid
@@ -39,7 +39,7 @@ __all__ += ["CONSTRAINTS", "METHODS", "MitigationError", "MitigationMethod", "Mi
             "check_method", "holdout_split", "mitigate", "reweighing_weights"]
 __all__ += ["AuditRun", "History", "HistoryError", "compare_runs", "open_history", "run_from_dict",
             "run_to_dict"]
-__all__ += ["accuracy_by_group", "auc_score", "model_performance"]
+__all__ += ["accuracy_by_group", "auc_score", "macro_ovr_auc", "model_performance"]
 __all__ += ["AuditError", "DISPARITIES", "FourFifths", "GroupMetrics", "METRICS", "Metric", "audit_dataset",
             "group_metrics", "group_metrics_parquet", "group_metrics_views", "threshold_sweep",
             "ThresholdSweep", "threshold_grid",
