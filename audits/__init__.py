@@ -39,7 +39,7 @@ from glasswing.audits._mitigation import (
     holdout_split,
     mitigate,
 )
-from glasswing.audits._performance import accuracy_by_group, auc_score, model_performance
+from glasswing.audits._performance import accuracy_by_group, auc_score, macro_ovr_auc, model_performance
 from glasswing.audits._result import DISPARITIES, FourFifths, GroupMetrics
 from glasswing.audits._review_band import ReviewBand, review_band
 from glasswing.audits._reweighing import MitigationError, Reweighing, reweighing_weights
@@ -55,7 +55,7 @@ __all__ += ["EG_FULL_MAX_ITER", "EG_MAX_ITER", "MitigationStopped"]
 __all__ += ["GroupThresholds", "ReviewBand", "group_thresholds", "review_band"]
 __all__ += ["AuditRun", "History", "HistoryError", "compare_runs", "open_history", "run_from_dict",
             "run_to_dict"]
-__all__ += ["accuracy_by_group", "auc_score", "model_performance"]
+__all__ += ["accuracy_by_group", "auc_score", "macro_ovr_auc", "model_performance"]
 __all__ += ["AuditError", "DISPARITIES", "FourFifths", "GroupMetrics", "METRICS", "Metric", "audit_dataset",
             "group_metrics", "group_metrics_parquet", "group_metrics_views", "threshold_sweep",
             "ThresholdSweep", "threshold_grid",

@@ -99,8 +99,9 @@ with tab_what_if, _state.guard("showing the what-if editor"):
             st.form_submit_button("Update", icon=":material/refresh:")
         with _state.guard("explaining the edited row"):
             edited, proba = xt.what_if(model, data, values, shap_params)
-            target_index = list(model.classes_).index(edited.target)
-            st.metric(f"Probability of {md(repr(edited.target))}", f"{proba[target_index]:.3f}",
-                      delta=f"{proba[target_index] - lime_e.prediction:+.3f} vs the original row"
-                      if lime_e.target == edited.target else None)
+            change = xt.what_if_change(model, data, row, proba)
+            flipped = change.pop("flipped")
+            st.metric(**change)
+            if flipped:
+                st.warning(flipped, icon=":material/swap_horiz:")
             st.plotly_chart(charts.waterfall_figure(edited), key="xt.fig.whatif")
