@@ -294,6 +294,8 @@ def recourse_rows(model: Any, dataset: Any, *, sensitive: Sequence[str] | None =
         raise AuditError(NOT_TABULAR.format(name=model.name, modality=model.modality))
     classes = list(model.classes_)
     favourable = dataset.positive_label if favourable is None else favourable
+    if favourable is None:  # no target to say which: the larger label, as Dataset.positive_label does
+        favourable = sorted(classes, key=str)[-1]
     matches = [c for c in classes if c == favourable or str(c) == str(favourable)]
     if not matches:
         raise AuditError(FAVOURABLE_NOT_A_CLASS.format(favourable=favourable,
