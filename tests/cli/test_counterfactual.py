@@ -85,8 +85,10 @@ def test_bad_input_is_one_sentence_and_exit_code_2(args, message, tmp_path, monk
 
 
 def test_an_image_model_is_refused(tmp_path, capsys):
-    code = main(["counterfactual", "--model", str(SAMPLES / "models" / "digits_cnn.safetensors"), "--data", DATA,
-                 "--rows", "0", "--out", str(tmp_path / "x.csv")])
+    image_model = str(SAMPLES / "models" / "digits_cnn.safetensors")
+    code = main(["counterfactual", "--model", image_model, "--data", DATA, "--rows", "0", "--out",
+                 str(tmp_path / "x.csv")])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err == "glasswing: error: " + cf.NOT_TABULAR.format(name="digits_cnn.safetensors", modality="image")
+    expected = cf.NOT_TABULAR.format(name="digits_cnn.safetensors", modality="image")
+    assert err == f"glasswing: error: {expected}"
