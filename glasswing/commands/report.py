@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", metavar="METHOD", help="add explanations: shap, lime, permutation_importance")
     p.add_argument("--rows", default="0", metavar="SPEC",
                    help="rows to explain: 7, 0:100 (end excluded), 5: or 0:3,7 (default 0)")
+    p.add_argument("--burden", action="store_true",
+                   help="add the recourse burden by group (counterfactuals of every refused row; needs "
+                        "--model)")
     p.add_argument("--save", action="store_true", help="also save this run in the audit history")
     p.set_defaults(func=run)
 
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         four_fifths=args.four_fifths, trusted=args.trust, explain=args.explain if args.model else None,
-        rows=args.rows, title=args.title, version_label=args.version_label, notes=notes,
+        rows=args.rows, burden=args.burden, title=args.title, version_label=args.version_label, notes=notes,
         sign_off={"reviewer": args.reviewer})
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
