@@ -4,6 +4,7 @@ Each module adds its public names here with a one-line import; keep ``__all__`` 
 """
 
 from glasswing.audits._audit import audit_dataset
+from glasswing.audits._burden import RecourseBurden, recourse_burden, recourse_burden_of, recourse_rows
 from glasswing.audits._compare import ModelComparison, compare_models, compare_predictions
 from glasswing.audits._duckdb import group_metrics_parquet
 from glasswing.audits._errors import (
@@ -65,3 +66,4 @@ __all__ += ["CHECK_METRICS", "FairnessCheck", "confusion_by_group", "fairness_ch
 __all__ += ["Cohort", "Condition", "ErrorAnalysis", "cohort_dataset", "error_analysis",
             "error_analysis_dataset",
             "fairness_by_cohort"]
+__all__ += ["RecourseBurden", "recourse_burden", "recourse_burden_of", "recourse_rows"]

@@ -5,6 +5,7 @@ import streamlit as st
 from glasswing import explainers
 from glasswing._plain import plain
 from glasswing.dashboard import _cohort, _state
+from glasswing.dashboard import _counterfactuals as cf
 from glasswing.dashboard import _explain_tabular as xt
 from glasswing.dashboard import _shap_units as units
 from glasswing.dashboard._text import md
@@ -51,7 +52,7 @@ output = units.unit_switch(chosen)
 st.caption(f"SHAP uses **{md(xt.algorithm_name(chosen))}**: {md(units.describe(reason, output))}")
 shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed, "output": output}
 
-tab_global, tab_local, tab_what_if = st.tabs(["Global", "One row", "What-if"])
+tab_global, tab_local, tab_what_if, tab_cf = st.tabs(["Global", "One row", "What-if", "Counterfactuals"])
 with tab_global, _state.guard("explaining the model globally"):
     positions = xt.sample_positions(len(data), n, seed)
     global_exps = xt.global_shap(model, data, positions, {**shap_params, "target": explained}, chosen)
@@ -105,3 +106,9 @@ with tab_what_if, _state.guard("showing the what-if editor"):
             if flipped:
                 st.warning(flipped, icon=":material/swap_horiz:")
             st.plotly_chart(charts.waterfall_figure(edited), key="xt.fig.whatif")
+
+with tab_cf, _state.guard("searching counterfactuals"):
+    if row is None:
+        st.info("Pick a valid row on the One row tab first.", icon=":material/info:")
+    else:
+        cf.row_section(model, data, row, seed)

@@ -1,5 +1,6 @@
 """Pure plotly figure builders shared by the dashboard and the reports."""
 
+from glasswing.reports.charts._burden import burden_figure
 from glasswing.reports.charts._checks import comparison_figure, confusion_figure, fairness_check_figure
 from glasswing.reports.charts._errors import error_tree_figure
 from glasswing.reports.charts._fairness import (
@@ -37,3 +38,4 @@ __all__ += ["beeswarm_figure", "dependence_figure", "lime_figure", "permutation_
             "shap_importance_figure", "waterfall_figure"]
 __all__ += ["comparison_figure", "confusion_figure", "fairness_check_figure"]
 __all__ += ["error_tree_figure"]
+__all__ += ["burden_figure"]
