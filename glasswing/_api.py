@@ -598,7 +598,7 @@ def mitigate(model: Model, data: Any = None, *, train: Any = None, test: Any = N
 def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Sequence = (),
            explain: str | None = None, rows: Any = (0,), mitigation: Any = None, title: str = "",
            version_label: str = "", notes: str = "", sign_off: Mapping | None = None,
-           trusted: bool = False, **audit_options) -> Report:
+           trusted: bool = False, errors: bool = False, **audit_options) -> Report:
     """Gather an audit report: what was audited (fingerprints), findings, explanations, mitigation, sign-off.
 
     The same ``reports.Report`` the dashboard's Report page and ``glasswing report`` export; one model,
@@ -626,6 +626,9 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         ``reviewer``, ``role``, ``decision``, ``date``.
     trusted : bool, default False
         Allow a pickle-based model file given as a path.
+    errors : bool, default False
+        Add the error analysis (``audits.error_analysis_dataset`` with its defaults): the cohorts where the
+        predictions are wrong most often.
     **audit_options
         The keyword arguments of :func:`audit` (``y_true``, ``sensitive_features``, ``threshold``, ...).
 
@@ -663,6 +666,13 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         if model is None:
             raise GlasswingError(EXPLAIN_NEEDS_MODEL.format(method=explain))
         figures += reports.report_explanations(model, dataset, method=explain, rows=_rows(rows, len(dataset)))
+    analysis = None
+    if errors:
+        from glasswing import audits
+
+        scored = model is None and dataset.roles.prediction is None
+        analysis = audits.error_analysis_dataset(
+            dataset, model, threshold=audit_options.get("threshold") if scored else None)
     return reports.build_report(dataset, model, metrics=audit, explanations=figures, mitigation=mitigation,
                                 title=title, version_label=version_label, notes=notes,
-                                sign_off=dict(sign_off) if sign_off else None)
+                                sign_off=dict(sign_off) if sign_off else None, errors=analysis)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from glasswing._plain import json_safe
+from glasswing.reports._errors_section import errors_section
 from glasswing.reports._model import (
     MAX_FEATURES,
     MAX_IMAGE_SIDE,
@@ -208,7 +209,8 @@ def mitigation_section(result: Any) -> dict:
 # ---------------------------------------------------------------------------------------- builder
 def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explanations: Sequence = (),
                  mitigation: Any = None, title: str = "", version_label: str = "", notes: str = "",
-                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None) -> Report:
+                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
+                 errors: Any = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
 
     Parameters
@@ -229,6 +231,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Reviewer, role, decision, date.
     created_at : str, optional
         ISO timestamp; default now (UTC).
+    errors : audits.ErrorAnalysis or dict, optional
+        An error analysis to include (its worst cohorts; ``reports._errors_section``).
 
     Returns
     -------
@@ -264,6 +268,7 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         explanations=figures, mitigation=None if mitigation is None else mitigation_section(mitigation),
         notes=notes, sign_off=sign_off or SignOff(), version_label=version_label,
         created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        errors=None if errors is None else errors_section(errors),
     )
 
 

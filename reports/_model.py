@@ -128,6 +128,7 @@ class Report:
     explanations: list = field(default_factory=list)
     mitigation: dict | None = None
     notes: str = ""
+    errors: dict | None = None
     sign_off: SignOff = field(default_factory=SignOff)
     version_label: str = ""
     created_at: str = ""

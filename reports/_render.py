@@ -21,6 +21,7 @@ import numpy as np
 
 from glasswing.audits._table import group_label
 from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
+from glasswing.reports._errors_section import errors_chart
 from glasswing.reports._model import Report, ReportError, metric_label
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             "rates": rates_chart(report) if charts else None,
             "disparities": disparity_chart(report) if charts else None,
             "mitigation": mitigation_chart(report) if charts else None,
+            "errors": errors_chart(report.errors) if charts else None,
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
         },
         "four_fifths": FOUR_FIFTHS, "difference_threshold": DIFFERENCE_THRESHOLD,

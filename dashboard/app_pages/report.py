@@ -3,6 +3,7 @@
 import streamlit as st
 
 from glasswing import reports
+from glasswing.dashboard import _errors as error_cohorts
 from glasswing.dashboard import _report, _state
 from glasswing.dashboard._fairness import bins_editor
 from glasswing.dashboard._text import md
@@ -75,6 +76,8 @@ include_mitigation = st.checkbox(
     "Include the mitigation shown on the Mitigation page" if mitigation is not None
     else "Include a mitigation (run one on the Mitigation page first)",
     value=mitigation is not None, disabled=mitigation is None, key="report.mitigation")
+include_errors = st.checkbox("Include the error analysis (the cohorts where the model fails most)",
+                             key="report.errors")
 notes = st.text_area("Reviewer notes", key="report.notes", height=120)
 cols = st.columns(4)
 reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
@@ -82,14 +85,17 @@ role = cols[1].text_input("Role", key="report.role")
 decision = cols[2].selectbox("Decision", _report.DECISIONS, key="report.decision")
 date = cols[3].text_input("Date", key="report.date", placeholder="YYYY-MM-DD")
 
-report = None
+report, errors = None, None
+if audit is not None and include_errors:
+    with _state.guard("finding where the model fails"), st.spinner("Fitting the error tree..."):
+        errors = error_cohorts.for_report(data, model, threshold)
 if audit is not None:
     with _state.guard("composing the report"):
         report = reports.build_report(
             data, model if model is not None and model.modality == "tabular" else None, metrics=audit,
             explanations=figures, mitigation=mitigation if include_mitigation else None, title=title,
             version_label=version, notes=notes, created_at=ran["created_at"],
-            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date})
+            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date}, errors=errors)
 
 # ---- 3. export and save
 st.subheader("3. Export")

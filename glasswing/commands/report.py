@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", metavar="METHOD", help="add explanations: shap, lime, permutation_importance")
     p.add_argument("--rows", default="0", metavar="SPEC",
                    help="rows to explain: 7, 0:100 (end excluded), 5: or 0:3,7 (default 0)")
+    p.add_argument("--errors", action="store_true",
+                   help="add the error analysis: the cohorts where the model fails most (glasswing errors)")
     p.add_argument("--save", action="store_true", help="also save this run in the audit history")
     p.set_defaults(func=run)
 
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         four_fifths=args.four_fifths, trusted=args.trust, explain=args.explain if args.model else None,
         rows=args.rows, title=args.title, version_label=args.version_label, notes=notes,
-        sign_off={"reviewer": args.reviewer})
+        sign_off={"reviewer": args.reviewer}, errors=args.errors)
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
     for d in report.disparities():
