@@ -87,3 +87,15 @@ def option_text(result: audits.ErrorAnalysis, id: int) -> str:  # noqa: A002 - a
     """How a cohort reads in the chooser: rule, error rate, rows."""
     c = result.cohort(id)
     return f"{c.rule} (error rate {c.error_rate:.3f}, n = {c.n:,})"
+
+
+def for_report(data: Dataset, model: Model | None, threshold: float | None) -> audits.ErrorAnalysis:
+    """Return the analysis the Report page includes: the audited predictions, default columns and settings."""
+    from glasswing.audits._errors import feature_columns
+    from glasswing.dashboard._state import roles_key
+
+    use = model if model is not None and model.modality == "tabular" else None
+    scored = use is None and data.roles.prediction is None
+    return analysis(data.sha256, use.sha256 if use is not None else "", roles_key(data),
+                    tuple(feature_columns(data)), 4, 30, 0.05, threshold if scored else None, _data=data,
+                    _model=use)

@@ -604,7 +604,8 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
            title: str = "",
            version_label: str = "", notes: str = "", sign_off: Mapping | None = None,
            trusted: bool = False, fairness_check: bool = False, confusion_matrices: bool = False,
-           compare_model: Any = None, compare_resamples: int = 1000, **audit_options) -> Report:
+           compare_model: Any = None, compare_resamples: int = 1000,
+           errors: bool = False, **audit_options) -> Report:
     """Gather an audit report: what was audited (fingerprints), findings, explanations, mitigation, sign-off.
 
     The same ``reports.Report`` the dashboard's Report page and ``glasswing report`` export; one model,
@@ -642,6 +643,9 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         Add a second model compared with ``model`` on the same rows (``audits.compare_models``).
     compare_resamples : int, default 1000
         Paired bootstrap resamples of the comparison (seeded by ``seed``).
+    errors : bool, default False
+        Add the error analysis (``audits.error_analysis_dataset`` with its defaults): the cohorts where the
+        predictions are wrong most often.
     **audit_options
         The keyword arguments of :func:`audit` (``y_true``, ``sensitive_features``, ``threshold``, ...).
 
@@ -694,10 +698,18 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
             bins=bins if isinstance(bins, Mapping) else ingest.parse_bins(bins),
             merge_below=audit_options.get("merge_rare") or 0,
             min_group_size=audit_options.get("min_group_size") or 30)
+    analysis = None
+    if errors:
+        from glasswing import audits
+
+        scored = model is None and dataset.roles.prediction is None
+        analysis = audits.error_analysis_dataset(
+            dataset, model, threshold=audit_options.get("threshold") if scored else None)
     return reports.build_report(dataset, model, metrics=audit, explanations=figures, mitigation=mitigation,
                                 burden=burden or None, title=title, version_label=version_label, notes=notes,
                                 sign_off=dict(sign_off) if sign_off else None, fairness_check=fairness_check,
-                                confusion_matrices=confusion_matrices, comparison=comparison)
+                                confusion_matrices=confusion_matrices, comparison=comparison,
+                                errors=analysis)
 
 
 def _comparison(dataset, model, other, trusted: bool, n_boot: int, options: Mapping):

@@ -17,6 +17,7 @@ import numpy as np
 
 from glasswing._plain import json_safe
 from glasswing.reports._burden import burden_section
+from glasswing.reports._errors_section import errors_section
 from glasswing.reports._model import (
     MAX_FEATURES,
     MAX_IMAGE_SIDE,
@@ -245,7 +246,7 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
                  mitigation: Any = None, burden: Any = None, title: str = "", version_label: str = "",
                  notes: str = "", sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
                  fairness_check: Any = False, confusion_matrices: bool = False,
-                 comparison: Any = None) -> Report:
+                 comparison: Any = None, errors: Any = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
 
     Parameters
@@ -275,6 +276,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Add the confusion matrix of every group (needs ``metrics`` as ``GroupMetrics``).
     comparison : audits.ModelComparison or dict, optional
         Add a second model compared on the same rows (``audits.compare_models``).
+    errors : audits.ErrorAnalysis or dict, optional
+        An error analysis to include (its worst cohorts; ``reports._errors_section``).
 
     Returns
     -------
@@ -313,6 +316,7 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         burden=None if burden is None else burden_section(burden),
         notes=notes, sign_off=sign_off or SignOff(), version_label=version_label, **checks,
         created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        errors=None if errors is None else errors_section(errors),
     )
 
 

@@ -132,6 +132,7 @@ class Report:
     comparison: dict | None = None  # audits.ModelComparison.to_dict(), without the two full audits
     burden: dict | None = None  # the recourse burden by group (audits.RecourseBurden.to_dict())
     notes: str = ""
+    errors: dict | None = None
     sign_off: SignOff = field(default_factory=SignOff)
     version_label: str = ""
     created_at: str = ""

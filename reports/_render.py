@@ -22,6 +22,7 @@ import numpy as np
 from glasswing.audits._table import group_label, wrap_label
 from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
 from glasswing.reports._burden import burden_chart
+from glasswing.reports._errors_section import errors_chart
 from glasswing.reports._model import Report, ReportError, metric_label
 from glasswing.reports._render_checks import check_context
 
@@ -335,6 +336,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             "rates": rates_charts(report) if charts else [],
             "disparities": disparity_chart(report) if charts else None,
             "mitigation": mitigation_chart(report) if charts else None,
+            "errors": errors_chart(report.errors) if charts else None,
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
             "burden": burden_chart(report.burden) if charts else None,
         },

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from glasswing import reports
+from glasswing.dashboard import _errors as error_cohorts
 from glasswing.dashboard import _report, _state
 from glasswing.dashboard._compare_view import second_model
 from glasswing.dashboard._fairness import bins_editor
@@ -89,6 +90,8 @@ if model is not None and model.modality == "tabular":
         with _state.guard("comparing the two models"), st.spinner("Scoring both models and resampling..."):
             comparison = _report.model_comparison(data, model, other, ran["sensitive"], threshold=threshold,
                                                   bins=bins, min_n=min_n, selected=selected or None)
+include_errors = st.checkbox("Include the error analysis (the cohorts where the model fails most)",
+                             key="report.errors")
 notes = st.text_area("Reviewer notes", key="report.notes", height=120)
 cols = st.columns(4)
 reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
@@ -97,7 +100,10 @@ decision = cols[2].selectbox("Decision", _report.DECISIONS, key="report.decision
 date = cols[3].text_input("Date", key="report.date", placeholder="YYYY-MM-DD")
 _report.keep_typed()
 
-report = None
+report, errors = None, None
+if audit is not None and include_errors:
+    with _state.guard("finding where the model fails"), st.spinner("Fitting the error tree..."):
+        errors = error_cohorts.for_report(data, model, threshold)
 if audit is not None:
     with _state.guard("composing the report"):
         report = reports.build_report(
@@ -105,7 +111,8 @@ if audit is not None:
             explanations=figures, mitigation=mitigation if include_mitigation else None, title=title,
             version_label=version, notes=notes, created_at=ran["created_at"],
             sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date},
-            fairness_check=include_check, confusion_matrices=include_confusion, comparison=comparison)
+            fairness_check=include_check, confusion_matrices=include_confusion, comparison=comparison,
+            errors=errors)
 
 # ---- 3. export and save
 st.subheader("3. Export")

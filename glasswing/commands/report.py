@@ -57,6 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--burden", action="store_true",
                    help="add the recourse burden by group (counterfactuals of every refused row; needs "
                         "--model)")
+    p.add_argument("--errors", action="store_true",
+                   help="add the error analysis: the cohorts where the model fails most (glasswing errors)")
     p.add_argument("--save", action="store_true", help="also save this run in the audit history")
     p.set_defaults(func=run)
 
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         rows=args.rows, burden=args.burden, title=args.title, version_label=args.version_label, notes=notes,
         sign_off={"reviewer": args.reviewer}, fairness_check=args.fairness_check,
         confusion_matrices=args.confusion_matrices, compare_model=args.compare_model,
-        compare_resamples=args.compare_resamples)
+        compare_resamples=args.compare_resamples, errors=args.errors)
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
     for d in report.disparities():

@@ -132,3 +132,18 @@ def test_model_source_counts_the_models_errors():
     errors = int((predicted != data.y_true.to_numpy()).sum())
     assert at.selectbox(key="errors.source").value.text == f"Model '{model.name}' predictions"
     assert at.metric[0].value == f"{errors:,} of {len(data):,}"
+
+
+def test_the_report_page_can_include_the_error_analysis():
+    from glasswing import audits
+
+    data = planted_dataset()
+    at = new_apptest("report.py", state={"gw.dataset": data})
+    at.button(key="report.run").click().run()
+    at.checkbox(key="report.errors").check().run()
+    assert not at.exception and not at.error
+    at.button(key="report.save").click().run()
+    assert not at.exception
+    with audits.open_history() as history:
+        run = history.get(1)
+    assert run.report["errors"]["cohorts"][0]["rule"] == TOP
