@@ -50,6 +50,8 @@ NOT_FOUND = ("No change within the constraints and the search radius flips row {
              "more features, widen the ranges or raise the search budget.")
 NONE_FLIPPED = ("The candidates found for row {row} did not flip the prediction when scored again, so none "
                 "is shown.")
+MISSING_VALUE = ("Row {row} has no value for {features}; a counterfactual changes known values, so fill them "
+                 "in first.")
 BAD_COUNT = "The number of counterfactuals must be between 1 and {most}; got {count}."
 
 #: What the distance means, in one sentence (pages, reports and the CLI print it).
@@ -351,6 +353,10 @@ def _one(model, space: _Space, constraints: Constraints, row: pd.Series, proba: 
         return predicted, None, ALREADY.format(row=plain(row.name), predicted=plain(predicted))
     x_num = row[list(space.numeric)].to_numpy(dtype=float) if space.numeric else np.zeros(0)
     x_cat = [row[f] for f in space.categorical]
+    missing = [f for f, v in zip(space.numeric, x_num, strict=True) if np.isnan(v)]
+    missing += [f for f, v in zip(space.categorical, x_cat, strict=True) if pd.isna(v)]
+    if missing:
+        return predicted, None, MISSING_VALUE.format(row=plain(row.name), features=", ".join(missing))
     free_num = np.array([f not in constraints.immutable for f in space.numeric], dtype=bool)
     up = np.array([f in constraints.increase_only for f in space.numeric], dtype=bool)
     free_cat = np.array([f not in constraints.immutable and len(space.values[f]) > 1

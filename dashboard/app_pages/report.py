@@ -92,6 +92,11 @@ if model is not None and model.modality == "tabular":
                                                   bins=bins, min_n=min_n, selected=selected or None)
 include_errors = st.checkbox("Include the error analysis (the cohorts where the model fails most)",
                              key="report.errors")
+burden = st.session_state.get(_report.BURDEN_SHOWN)
+include_burden = st.checkbox(
+    "Include the recourse burden shown on the Fairness page" if burden is not None
+    else "Include the recourse burden (compute it on the Fairness page first)",
+    value=burden is not None, disabled=burden is None, key="report.burden")
 notes = st.text_area("Reviewer notes", key="report.notes", height=120)
 cols = st.columns(4)
 reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
@@ -109,6 +114,7 @@ if audit is not None:
         report = reports.build_report(
             data, model if model is not None and model.modality == "tabular" else None, metrics=audit,
             explanations=figures, mitigation=mitigation if include_mitigation else None, title=title,
+            burden=burden if include_burden else None,
             version_label=version, notes=notes, created_at=ran["created_at"],
             sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date},
             fairness_check=include_check, confusion_matrices=include_confusion, comparison=comparison,

@@ -136,6 +136,9 @@ def test_rows_already_desired_and_rows_that_cannot_flip_say_why():
                                       ranges={"income": (0, 45), "savings": (0, 80)})
     assert approved.reason == cf_module.ALREADY.format(row=0, predicted=1) and len(approved) == 0
     assert stuck.reason == cf_module.NOT_FOUND.format(row=1) and np.isnan(stuck.cheapest)
+    gap = rows.assign(income=[np.nan, 10.0])
+    (blank,) = counterfactuals(model, gap.iloc[[0]], reference=rule_data(), immutable=["age", "sex"])
+    assert blank.reason == cf_module.MISSING_VALUE.format(row=0, features="income")
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
