@@ -140,3 +140,38 @@ def group_label(key) -> str:
         key = tuple(key.values())
     parts = key if isinstance(key, tuple) else (key,)
     return " · ".join(str(v) for v in parts)
+
+
+def wrap_label(text: str, width: int = 28, lines: int = 2) -> str:
+    """Break a group label into at most ``lines`` lines of about ``width`` characters, for a chart axis.
+
+    Lines break between the parts of an intersection (``" · "``), then at spaces and hyphens. A label that
+    still needs more lines has its longest parts shortened with an ellipsis, so every part keeps its start
+    (the band of ``"Far South-Western Islands · 45-54"`` survives); tables print the full name.
+
+    Examples
+    --------
+    >>> wrap_label("F · 25-44")
+    'F · 25-44'
+    >>> print(wrap_label("Autonomous Region of the Far South-Western Islands · 45-54"))
+    Autonomous Region of the Far
+    South-Western Islan… · 45-54
+    """
+    import textwrap
+
+    parts = [p.strip() for p in str(text).split(" · ")]
+    while True:
+        out: list[str] = []
+        for part in parts:
+            pieces = textwrap.wrap(part, width, break_on_hyphens=True) or [part]
+            if out and len(out[-1]) + 3 + len(pieces[0]) <= width:
+                out[-1] += " · " + pieces.pop(0)
+            elif out:
+                out[-1] += " ·"
+            out.extend(pieces)
+        longest = max(range(len(parts)), key=lambda k: len(parts[k]))
+        if len(out) <= lines:
+            return "\n".join(out)
+        if len(parts[longest]) <= 4:  # many short parts: cut after the last line that fits
+            return "\n".join([*out[:lines - 1], out[lines - 1][:width - 1].rstrip(" ·") + " …"])
+        parts[longest] = parts[longest].removesuffix("…")[:-2].rstrip(" -·,") + "…"

@@ -42,6 +42,8 @@ MITIGATE_DATA = ("Give either data= (split into training and held-out rows) or b
 NOT_EXPLAINABLE = ("Cannot explain a {kind}; give a Dataset or DataFrame of rows (tabular models), or an "
                    "image path, an RGB array, a list of them or an ImageSet (image models).")
 COLUMN_NOT_A_NAME = "With a table, {argument}= names one of its columns; got a {kind}."
+BURDEN_NEEDS_MODEL = ("The recourse burden needs the model that made the decisions, to search "
+                      "counterfactuals; give model= (--model FILE) as well.")
 EXPLAIN_NEEDS_MODEL = "explain={method!r} needs the model that made the predictions; give model= as well."
 COMPARE_NEEDS_MODEL = ("compare_model= is compared with the audited model on the same rows; give model= as "
                        "well.")
@@ -598,7 +600,8 @@ def mitigate(model: Model, data: Any = None, *, train: Any = None, test: Any = N
 
 # ---------------------------------------------------------------------------------------------- report
 def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Sequence = (),
-           explain: str | None = None, rows: Any = (0,), mitigation: Any = None, title: str = "",
+           explain: str | None = None, rows: Any = (0,), mitigation: Any = None, burden: Any = False,
+           title: str = "",
            version_label: str = "", notes: str = "", sign_off: Mapping | None = None,
            trusted: bool = False, fairness_check: bool | str = False, confusion_matrices: bool = False,
            compare_model: Any = None, compare_resamples: int = 1000, **audit_options) -> Report:
@@ -623,6 +626,9 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         The rows ``explain`` explains.
     mitigation : MitigationResult, optional
         A mitigation tried (from :func:`mitigate`), shown before and after.
+    burden : bool or RecourseBurden, default False
+        Add the recourse burden by group: True computes it (``audits.recourse_burden_of``) over the audited
+        rows with the model, the sensitive columns and the audit's bands; or give one already computed.
     title, version_label, notes : str
         Heading, the model's version label ("v2") and the reviewer's notes.
     sign_off : mapping, optional
@@ -677,8 +683,20 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
     comparison = None
     if compare_model is not None:
         comparison = _comparison(dataset, model, compare_model, trusted, compare_resamples, audit_options)
+    if burden is True:
+        if model is None:
+            raise GlasswingError(BURDEN_NEEDS_MODEL)
+        from glasswing import audits, ingest
+
+        bins = audit_options.get("bins")
+        burden = audits.recourse_burden_of(
+            model, dataset, favourable=audit_options.get("pos_label"),
+            threshold=audit_options.get("threshold"),
+            bins=bins if isinstance(bins, Mapping) else ingest.parse_bins(bins),
+            merge_below=audit_options.get("merge_rare") or 0,
+            min_group_size=audit_options.get("min_group_size") or 30)
     return reports.build_report(dataset, model, metrics=audit, explanations=figures, mitigation=mitigation,
-                                title=title, version_label=version_label, notes=notes,
+                                burden=burden or None, title=title, version_label=version_label, notes=notes,
                                 sign_off=dict(sign_off) if sign_off else None, fairness_check=fairness_check,
                                 confusion_matrices=confusion_matrices, comparison=comparison)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from glasswing._plain import json_safe
+from glasswing.reports._burden import burden_section
 from glasswing.reports._model import (
     MAX_FEATURES,
     MAX_IMAGE_SIDE,
@@ -243,8 +244,8 @@ def check_sections(metrics: Any, *, fairness_check: Any = False, confusion_matri
 
 # ---------------------------------------------------------------------------------------- builder
 def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explanations: Sequence = (),
-                 mitigation: Any = None, title: str = "", version_label: str = "", notes: str = "",
-                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
+                 mitigation: Any = None, burden: Any = None, title: str = "", version_label: str = "",
+                 notes: str = "", sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
                  fairness_check: Any = False, confusion_matrices: bool = False,
                  comparison: Any = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
@@ -261,6 +262,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Chosen explanations to include.
     mitigation : audits.MitigationResult or dict, optional
         A mitigation tried, shown before/after.
+    burden : audits.RecourseBurden or dict, optional
+        The recourse burden by group (``audits.recourse_burden_of``).
     title, version_label, notes : str
         Report heading, the model version label ("v2"), and the reviewer's notes.
     sign_off : SignOff or dict, optional
@@ -310,6 +313,7 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
     return Report(
         title=heading, dataset=data_art, model=model_art, audit=audit, roles=_roles(dataset),
         explanations=figures, mitigation=None if mitigation is None else mitigation_section(mitigation),
+        burden=None if burden is None else burden_section(burden),
         notes=notes, sign_off=sign_off or SignOff(), version_label=version_label, **checks,
         created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )

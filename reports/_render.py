@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from glasswing.audits._table import group_label
+from glasswing.audits._table import group_label, wrap_label
 from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
+from glasswing.reports._burden import burden_chart
 from glasswing.reports._model import Report, ReportError, metric_label
 from glasswing.reports._render_checks import check_context
 
@@ -77,41 +78,98 @@ def _style(ax, title: str, xlabel: str = "") -> None:
     ax.set_axisbelow(True)
 
 
-def rates_chart(report: Report) -> str | None:
-    """SVG: selection rate, TPR and FPR by group as grouped horizontal bars with interval whiskers."""
+#: Layout of the rates chart (inches): a group's row (one label line, plus one per extra line), the label
+#: wrap width in characters, and the most rows in one chart, so that two charts share an A4 page.
+_ROW_IN, _LINE_IN, _LABEL_WIDTH, _ROWS_IN_PER_CHART = 0.2, 0.13, 30, 4.3
+
+
+def _row_heights(labels: list[str]) -> np.ndarray:
+    return np.array([_ROW_IN + _LINE_IN * text.count("\n") for text in labels])
+
+
+def _chunks(heights, most: float) -> list[tuple[int, int]]:
+    """Split rows of these heights into the fewest runs of at most ``most`` in all, as even as possible.
+
+    Examples
+    --------
+    >>> _chunks([1] * 5, 20), _chunks([1] * 45, 20), _chunks([1, 1, 3, 1], 4)
+    ([(0, 5)], [(0, 15), (15, 30), (30, 45)], [(0, 2), (2, 4)])
+    """
+    heights = np.asarray(heights, dtype=float)
+    count = max(1, math.ceil(heights.sum() / most - 1e-9))
+    while True:
+        ends = np.cumsum(heights)
+        cuts = [0] + [int(np.argmin(np.abs(ends - ends[-1] * k / count))) + 1 for k in range(1, count)]
+        parts = [(a, b) for a, b in zip(cuts, [*cuts[1:], len(heights)], strict=True) if b > a]
+        if all(heights[a:b].sum() <= most + 1e-9 for a, b in parts) or count >= len(heights):
+            return parts
+        count += 1
+
+
+def rates_charts(report: Report) -> list[str]:
+    """SVGs of :func:`rates_chart`, split into charts of about 20 groups at most (two to an A4 page)."""
     groups = report.groups()
-    metrics = [m for m in _CHART_METRICS if groups and m in groups[0]["values"]]
-    if not groups or not metrics:
+    if not groups:
+        return []
+    heights = _row_heights([wrap_label(g["label"], _LABEL_WIDTH) for g in groups])
+    parts = _chunks(heights, _ROWS_IN_PER_CHART)
+    return [c for c in (rates_chart(report, part=p if len(parts) > 1 else None) for p in parts) if c]
+
+
+def rates_chart(report: Report, *, part: tuple[int, int] | None = None) -> str | None:
+    """SVG: selection rate, TPR and FPR by group, one panel each, bars with Wilson-interval whiskers.
+
+    The height grows with the number of groups (one row each); long group labels wrap onto two lines and
+    are shortened beyond that (the table keeps the full name). ``part`` ``(start, stop)`` draws only those
+    groups, titled "groups start+1–stop of n" (see :func:`rates_charts`).
+    """
+    every = report.groups()
+    metrics = [m for m in _CHART_METRICS if every and m in every[0]["values"]]
+    if not every or not metrics:
         return None
-    fig = _figure(7.2, 0.55 + 0.32 * len(groups) * len(metrics) + 0.35 * len(groups))
-    ax = fig.add_subplot()
-    height = 0.8 / len(metrics)
-    y = np.arange(len(groups))
-    for k, m in enumerate(metrics):
-        colour, hatch = _SERIES[k % len(_SERIES)]
-        vals = np.array([g["values"].get(m) if g["values"].get(m) is not None else np.nan for g in groups])
+    start, stop = part or (0, len(every))
+    groups = every[start:stop]
+    labels = [wrap_label(g["label"], _LABEL_WIDTH) for g in groups]
+    heights = _row_heights(labels)
+    y = np.cumsum(heights) - heights / 2  # row centres, in inches from the top of the panels
+    fig = _figure(7.0, 1.0 + heights.sum())
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    small = [g["small"] for g in groups]
+    overall = report.overall().get("selection_rate")
+    for k, (ax, m) in enumerate(zip(axes, metrics, strict=True)):
+        colour = _SERIES[k % len(_SERIES)][0]
+        vals = np.array([_num(g["values"].get(m)) if _num(g["values"].get(m)) is not None else np.nan
+                         for g in groups])
         lo = np.array([g["intervals"].get(m, (np.nan, np.nan))[0] for g in groups], dtype=float)
         hi = np.array([g["intervals"].get(m, (np.nan, np.nan))[1] for g in groups], dtype=float)
-        pos = y - 0.4 + height * (k + 0.5)
-        err = None
-        if np.isfinite(lo).any():
-            err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
-            err = np.nan_to_num(err)
-        ax.barh(pos, vals, height=height * 0.92, color=colour, hatch=hatch, edgecolor="#222222",
-                linewidth=0.5, label=metric_label(m), xerr=err, error_kw={"elinewidth": 0.9, "capsize": 2})
-        for p, v, h in zip(pos, vals, hi, strict=True):
-            if np.isfinite(v):
-                at = max(v, h) if np.isfinite(h) else v
-                ax.text(at + 0.015, p, f"{v:.2f}", va="center", fontsize=7, color="#333333")
-    overall = report.overall().get("selection_rate")
+        err = np.nan_to_num(np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)]))
+        bars = ax.barh(y, np.nan_to_num(vals), height=0.72 * _ROW_IN, color=colour, edgecolor="#222222",
+                       linewidth=0.5, xerr=err if np.isfinite(lo).any() else None,
+                       error_kw={"elinewidth": 0.8, "capsize": 1.5})
+        for bar, is_small in zip(bars, small, strict=True):
+            bar.set_hatch("////" if is_small else "")
+        for p, v, h in zip(y, vals, hi, strict=True):
+            at = (max(v, h) if np.isfinite(h) else v) if np.isfinite(v) else 0.0
+            text = f"{v:.2f}" if np.isfinite(v) else "undefined"
+            ax.text(at + 0.03, p, text, va="center", fontsize=6.5, color="#333333",
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.4, "alpha": 0.85})
+        if m == "selection_rate" and overall is not None:
+            ax.axvline(overall, color="#000000", linestyle="--", linewidth=0.9)
+        ax.set_xlim(0, 1.3)
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+        ax.set_ylim(heights.sum(), 0)
+        _style(ax, "")
+        ax.set_title(metric_label(m), fontsize=9, loc="left")
+        ax.tick_params(axis="y", length=0)
+    axes[0].set_yticks(y, [_plain(text) for text in labels], fontsize=7.5)
+    title = "Rates by group" + (f", groups {start + 1}–{stop} of {len(every)}" if part else "")
+    fig.suptitle(title, x=0.0, ha="left", fontsize=11, fontweight="bold", family="DejaVu Sans")
+    notes = [f"{report.confidence:.0%} Wilson interval whiskers"]
     if overall is not None:
-        ax.axvline(overall, color="#000000", linestyle="--", linewidth=0.9)
-        ax.text(overall, -0.5, " overall selection rate", fontsize=7, va="bottom")
-    ax.set_yticks(y, [_plain(g["label"]) for g in groups])
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1.1)
-    _style(ax, "Rates by group", f"rate ({report.confidence:.0%} Wilson interval whiskers)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        notes.append(f"dashed: overall selection rate {overall:.2f}")
+    if any(small):
+        notes.append("hatched: small group")
+    fig.supxlabel("rate (" + "; ".join(notes) + ")", fontsize=8)
     return _svg(fig)
 
 
@@ -128,8 +186,9 @@ def disparity_chart(report: Report) -> str | None:
         ax.barh(i, shown, height=0.6, color="#c7e9c0" if d.passes else "#7f0000",
                 hatch="" if d.passes else "xx", edgecolor="#222222", linewidth=0.5)
         ax.plot([d.threshold, d.threshold], [i - 0.4, i + 0.4], color="#000000", linewidth=1.4)
-        ax.text(max(shown, d.threshold) + 0.015, i, f"{d.value:.3f} {'pass' if d.passes else 'FAIL'}",
-                va="center", fontsize=8)
+        # Label at the bar's end; past the threshold tick only when the label would run into it.
+        at = shown if shown > d.threshold or shown + 0.2 < d.threshold else d.threshold
+        ax.text(at + 0.015, i, f"{d.value:.3f} {'pass' if d.passes else 'FAIL'}", va="center", fontsize=8)
     ax.set_yticks(y, [_plain(d.label) for d in items])
     ax.invert_yaxis()
     ax.set_xlim(0, max(1.2, max(abs(d.value) for d in items) + 0.25))
@@ -273,10 +332,11 @@ def render_html(report: Report, *, charts: bool = True) -> str:
         "disparities": report.disparities(), "overall": report.overall(),
         "mitigation_rows": _mitigation_rows(report),
         "charts": {
-            "rates": rates_chart(report) if charts else None,
+            "rates": rates_charts(report) if charts else [],
             "disparities": disparity_chart(report) if charts else None,
             "mitigation": mitigation_chart(report) if charts else None,
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
+            "burden": burden_chart(report.burden) if charts else None,
         },
         "four_fifths": FOUR_FIFTHS, "difference_threshold": DIFFERENCE_THRESHOLD,
         **check_context(report, charts=charts),

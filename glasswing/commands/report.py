@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--confusion-matrices", action="store_true",
                    help="add the confusion matrix of every group")
     _compare.add_options(p, adds="a section of the report", seeded="seed 0")
+    p.add_argument("--burden", action="store_true",
+                   help="add the recourse burden by group (counterfactuals of every refused row; needs "
+                        "--model)")
     p.add_argument("--save", action="store_true", help="also save this run in the audit history")
     p.set_defaults(func=run)
 
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         four_fifths=args.four_fifths, trusted=args.trust, explain=args.explain if args.model else None,
-        rows=args.rows, title=args.title, version_label=args.version_label, notes=notes,
+        rows=args.rows, burden=args.burden, title=args.title, version_label=args.version_label, notes=notes,
         sign_off={"reviewer": args.reviewer}, fairness_check=args.fairness_check,
         confusion_matrices=args.confusion_matrices, compare_model=args.compare_model,
         compare_resamples=args.compare_resamples)

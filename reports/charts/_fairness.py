@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from glasswing.audits import METRICS, FourFifths, GroupMetrics
-from glasswing.audits._table import CELLS, label
+from glasswing.audits._table import CELLS, label, wrap_label
 
 PALETTE = ("#1f6f8b", "#e07a5f", "#3d405b", "#81b29a", "#f2cc8f", "#6d597a", "#b56576", "#355070",
            "#8d99ae", "#2a9d8f")
@@ -29,10 +29,29 @@ def _check(names: Sequence[str], available: Sequence[str]) -> None:
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
+    # The legend sits right of the plot, where plotly makes room for it: below the plot it covered the
+    # x-axis title (and grew over it with every group).
     fig.update_layout(title={"text": title}, template="plotly_white",
                       margin={"l": 60, "r": 20, "t": 60, "b": 60},
-                      legend={"orientation": "h", "y": -0.2}, **kw)
+                      legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+                      **kw)
     return fig
+
+
+def tick_labels(labels: Sequence[str], width: int = 18) -> list[str]:
+    """Group labels for a plotly axis: wrapped onto two lines (``<br>``), shortened beyond (hover has all).
+
+    Examples
+    --------
+    >>> tick_labels(["F · 25-44", "Autonomous Region of the Far South · 45-54"])
+    ['F · 25-44', 'Autonomous Region<br>of the F… · 45-54']
+    """
+    return [wrap_label(str(text), width).replace("\n", "<br>") for text in labels]
+
+
+def _group_axis(fig: go.Figure, labels: Sequence[str]) -> None:
+    """Category ticks show the wrapped labels; the data (and the hover text) keep the full ones."""
+    fig.update_xaxes(tickmode="array", tickvals=list(labels), ticktext=tick_labels(labels), automargin=True)
 
 
 def fairness_bars(gm: GroupMetrics, metrics: Sequence[str] = ("selection_rate", "true_positive_rate")
@@ -81,6 +100,7 @@ def fairness_bars(gm: GroupMetrics, metrics: Sequence[str] = ("selection_rate", 
         title += f", {gm.confidence:.0%} Wilson intervals"
     fig.update_yaxes(title_text="value", rangemode="tozero")
     fig.update_xaxes(title_text=" · ".join(gm.sensitive_names))
+    _group_axis(fig, gm.labels)
     return _layout(fig, title, barmode="group")
 
 
@@ -126,11 +146,17 @@ def four_fifths_figure(ff: FourFifths) -> go.Figure:
         error_y={"type": "data", "symmetric": False, "array": r["high"].to_numpy() - values,
                  "arrayminus": values - r["low"].to_numpy()},
         name="selection-rate ratio", hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-    fig.add_hline(y=ff.threshold, line_dash="dash", line_color=FAIL_COLOR,
-                  annotation_text=f"four-fifths line ({ff.threshold:g})")
+    fig.add_hline(y=ff.threshold, line_dash="dash", line_color=FAIL_COLOR)
+    # The line's label goes in the right margin, level with the line: inside the plot it covered bars.
+    fig.add_annotation(xref="paper", x=1, xanchor="left", yref="y", y=ff.threshold, showarrow=False,
+                       text=f"four-fifths<br>line ({ff.threshold:g})", font={"color": FAIL_COLOR, "size": 11},
+                       align="left")
     fig.update_yaxes(title_text=f"selection rate / rate of {ff.reference}", rangemode="tozero")
+    _group_axis(fig, list(r.index))
     verdict = {True: "met", False: "not met", None: "not applicable"}[ff.passed]
-    return _layout(fig, f"Four-fifths rule: {verdict}", showlegend=False)
+    fig = _layout(fig, f"Four-fifths rule: {verdict}", showlegend=False)
+    fig.update_layout(margin={"r": 90})
+    return fig
 
 
 def threshold_figure(sweep: pd.DataFrame, threshold: float,
@@ -186,8 +212,12 @@ def calibration_figure(gm: GroupMetrics) -> go.Figure:
                                line={"dash": "dot", "color": NEUTRAL_COLOR}))
     table = gm.reliability if gm.reliability is not None else pd.DataFrame(columns=["group"])
     for g, part in table.groupby("group"):
+        text = gm.labels[int(g)]
         fig.add_trace(go.Scatter(x=part["mean_score"], y=part["positive_rate"], mode="lines+markers",
-                                 name=gm.labels[int(g)], line={"color": PALETTE[int(g) % len(PALETTE)]}))
+                                 name=tick_labels([text], 24)[0],
+                                 line={"color": PALETTE[int(g) % len(PALETTE)]},
+                                 hovertemplate=(f"{text}<br>mean score %{{x:.2f}}: observed %{{y:.2f}}"
+                                                "<extra></extra>")))
     fig.update_xaxes(title_text="mean score in bin", range=[0, 1])
     fig.update_yaxes(title_text="observed positive rate", range=[0, 1])
     return _layout(fig, "Calibration by group (10 equal-width bins)")
