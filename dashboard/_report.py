@@ -15,12 +15,13 @@ import streamlit as st
 
 from glasswing import audits, reports
 from glasswing.dashboard._counterfactuals import SHOWN as BURDEN_SHOWN  # the burden the Fairness page shows
+from glasswing.audits._fairness_check import default_reference
 from glasswing.dashboard._state import roles_key
 from glasswing.ingest import Dataset, Model
 from glasswing.reports._build import NO_AUDIT
 from glasswing.reports._model import metric_label
 
-__all__ = ["BURDEN_SHOWN", "NO_AUDIT"]
+__all__ = ["BURDEN_SHOWN", "NO_AUDIT", "default_reference"]
 
 AUDIT = "report.audit"  # {"sensitive": [...], "created_at": iso}: set by "Run the audit"
 SAVED = "report.saved"  # id of the run saved last in this session

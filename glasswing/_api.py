@@ -603,7 +603,7 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
            explain: str | None = None, rows: Any = (0,), mitigation: Any = None, burden: Any = False,
            title: str = "",
            version_label: str = "", notes: str = "", sign_off: Mapping | None = None,
-           trusted: bool = False, fairness_check: bool = False, confusion_matrices: bool = False,
+           trusted: bool = False, fairness_check: bool | str = False, confusion_matrices: bool = False,
            compare_model: Any = None, compare_resamples: int = 1000,
            errors: bool = False, **audit_options) -> Report:
     """Gather an audit report: what was audited (fingerprints), findings, explanations, mitigation, sign-off.
@@ -636,9 +636,10 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         ``reviewer``, ``role``, ``decision``, ``date``.
     trusted : bool, default False
         Allow a pickle-based model file given as a path.
-    fairness_check, confusion_matrices : bool, default False
-        Add the fairness check (ratios to the largest group, band 0.8 to 1.25) and the confusion matrix of
-        every group.
+    fairness_check : bool or str, default False
+        Add the fairness check: ratios to the largest group (True) or to the group named, band 0.8 to 1.25.
+    confusion_matrices : bool, default False
+        Add the confusion matrix of every group.
     compare_model : Model, path or ModelComparison, optional
         Add a second model compared with ``model`` on the same rows (``audits.compare_models``).
     compare_resamples : int, default 1000

@@ -216,8 +216,9 @@ def check_sections(metrics: Any, *, fairness_check: Any = False, confusion_matri
                    comparison: Any = None) -> dict:
     """Return the optional sections ``fairness_check``, ``confusion`` and ``comparison`` as plain data.
 
-    ``fairness_check`` is True (the check against the largest group, ``audits.fairness_check``), an
-    ``audits.FairnessCheck`` or its dict; ``comparison`` an ``audits.ModelComparison`` or its dict.
+    ``fairness_check`` is True (the check against the largest group, ``audits.fairness_check``), a
+    reference group's label, an ``audits.FairnessCheck`` or its dict; ``comparison`` an
+    ``audits.ModelComparison`` or its dict.
     """
     from glasswing import audits
     from glasswing.audits._fairness_check import confusion_dict
@@ -228,8 +229,9 @@ def check_sections(metrics: Any, *, fairness_check: Any = False, confusion_matri
         return metrics
 
     out: dict[str, Any] = {"fairness_check": None, "confusion": None, "comparison": None}
-    if fairness_check is True:
-        fairness_check = audits.fairness_check(gm("fairness check"))
+    if fairness_check is True or isinstance(fairness_check, str):
+        reference = None if fairness_check is True else fairness_check
+        fairness_check = audits.fairness_check(gm("fairness check"), reference)
     if fairness_check is not None and fairness_check is not False:
         out["fairness_check"] = json_safe(fairness_check.to_dict() if hasattr(fairness_check, "to_dict")
                                           else dict(fairness_check))
@@ -269,9 +271,10 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Reviewer, role, decision, date.
     created_at : str, optional
         ISO timestamp; default now (UTC).
-    fairness_check : bool, audits.FairnessCheck or dict
+    fairness_check : bool, str, audits.FairnessCheck or dict
         Add the fairness check (each group's ratios to a reference group, band 0.8 to 1.25); True checks
-        against the largest group and needs ``metrics`` as ``GroupMetrics``.
+        against the largest group, a group's label against that group (both need ``metrics`` as
+        ``GroupMetrics``).
     confusion_matrices : bool
         Add the confusion matrix of every group (needs ``metrics`` as ``GroupMetrics``).
     comparison : audits.ModelComparison or dict, optional

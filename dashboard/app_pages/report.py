@@ -79,9 +79,12 @@ include_mitigation = st.checkbox(
     else "Include a mitigation (run one on the Mitigation page first)",
     value=mitigation is not None, disabled=mitigation is None, key="report.mitigation")
 left, right = st.columns(2)
-include_check = left.checkbox("Include the fairness check (ratios to the largest group, band 0.8–1.25)",
+include_check = left.checkbox("Include the fairness check (ratios to a reference group, band 0.8–1.25)",
                               key="report.fairness_check")
 include_confusion = right.checkbox("Include the confusion matrix of every group", key="report.confusion")
+if include_check and audit is not None:
+    include_check = left.selectbox("Reference group of the fairness check", audit.labels, format_func=md,
+                                   index=_report.default_reference(audit), key="report.check.reference")
 other = comparison = None
 if model is not None and model.modality == "tabular":
     with _state.guard("loading the second model"):

@@ -49,8 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", metavar="METHOD", help="add explanations: shap, lime, permutation_importance")
     p.add_argument("--rows", default="0", metavar="SPEC",
                    help="rows to explain: 7, 0:100 (end excluded), 5: or 0:3,7 (default 0)")
-    p.add_argument("--fairness-check", action="store_true",
-                   help="add the fairness check: each group's rates over the largest group's, band 0.8-1.25")
+    p.add_argument("--fairness-check", nargs="?", const=True, default=False, metavar="GROUP",
+                   help="add the fairness check: each group's rates over the reference group's (GROUP, as "
+                        "the report labels it; default the largest), band 0.8-1.25")
     p.add_argument("--confusion-matrices", action="store_true",
                    help="add the confusion matrix of every group")
     _compare.add_options(p, adds="a section of the report", seeded="seed 0")

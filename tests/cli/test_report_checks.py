@@ -71,3 +71,13 @@ def test_compare_model_without_model_is_one_sentence(tmp_path, capsys):
     assert code == 2
     assert capsys.readouterr().err.strip() == f"glasswing: error: {NEEDS_MODEL}"
     assert not (tmp_path / "a.json").exists()
+
+
+def test_fairness_check_against_a_group_that_is_not_there_is_one_sentence(tmp_path, capsys):
+    from glasswing.audits._result import UNKNOWN_GROUP
+
+    code, out = _report(tmp_path, "a.json", "--fairness-check", "nobody")
+    assert code == 2
+    sentence = UNKNOWN_GROUP.format(group="nobody", groups="female, male")
+    assert capsys.readouterr().err.strip() == f"glasswing: error: {sentence}"
+    assert not out.exists()

@@ -223,7 +223,9 @@ def test_report_checkboxes_add_the_fairness_check_confusion_matrices_and_a_secon
     assert not at.checkbox(key="report.confusion").value
     at.button(key="report.run").click().run()
     at.checkbox(key="report.fairness_check").check()
-    at.checkbox(key="report.confusion").check()
+    at.checkbox(key="report.confusion").check().run()
+    assert at.selectbox(key="report.check.reference").value == "male"  # the largest group by default
+    at.selectbox(key="report.check.reference").set_value("female")
     at.selectbox(key="report.compare.choice").set_value("German credit, logistic regression (sample)").run()
     assert not at.exception and not at.error
     at.button(key="report.save").click().run()
@@ -232,9 +234,9 @@ def test_report_checkboxes_add_the_fairness_check_confusion_matrices_and_a_secon
     sex, y, pred = data.frame["sex"], data.y_true.to_numpy(), model.predict(data.X)
     rates = MetricFrame(metrics=selection_rate, y_true=y, y_pred=pred, sensitive_features=sex).by_group
     check = saved["fairness_check"]
-    assert check["reference"] == "male" and check["band"] == [0.8, 1.25]
+    assert check["reference"] == "female" and check["band"] == [0.8, 1.25]
     ratio = next(r["ratio"] for r in check["ratios"] if r["metric"] == "selection_rate")
-    assert ratio == pytest.approx(rates["female"] / rates["male"], abs=1e-12)
+    assert ratio == pytest.approx(rates["male"] / rates["female"], abs=1e-12)
     women = sex.to_numpy() == "female"
     (tn, fp), (fn, tp) = confusion_matrix(y[women], pred[women], labels=[0, 1])
     assert saved["confusion"][0]["group"] == "female"
