@@ -73,3 +73,16 @@ def test_four_fifths_label_in_the_margin_level_with_its_line(gm):
     assert (note.xref, note.x, note.xanchor, note.yref, note.y) == ("paper", 1, "left", "y", 0.8)
     assert fig.layout.margin.r >= 80  # room for it outside the bars
     assert fig.layout.shapes[0].y0 == 0.8
+
+
+def test_confusion_titles_one_line_each_full_name_on_hover(gm):
+    from glasswing.audits import confusion_by_group
+    from glasswing.reports.charts import confusion_figure
+
+    fig = confusion_figure(confusion_by_group(gm))
+    titles = [a.text for a in fig.layout.annotations if " (n = " in a.text]
+    n = {g: int(c) for g, c in gm.counts["n"].items()}
+    assert titles == [f"{wrap_label(LONG, 22, 1)} (n = {n[LONG]:,})", f"North (n = {n['North']:,})",
+                      f"West (n = {n['West']:,})"]
+    assert titles[0].startswith("Autonomous Re") and "<br>" not in titles[0] and len(titles[0]) <= 22 + 12
+    assert fig.data[0].hovertemplate.startswith(LONG)
