@@ -99,8 +99,15 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
 
     Examples
     --------
-    >>> gm = group_metrics_parquet("scored.parquet", y_true="y", y_pred="pred",
-    ...                            sensitive=["sex", "race"])  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> path = Path(tempfile.mkdtemp()) / "scored.parquet"
+    >>> pd.DataFrame({"y": [1, 0, 1, 0, 1], "pred": [1, 1, 0, 0, 1],
+    ...               "sex": ["F", "F", "M", "M", "M"]}).to_parquet(path)
+    >>> gm = group_metrics_parquet(path, y_true="y", y_pred="pred", sensitive="sex")
+    >>> gm.by_group["selection_rate"].round(3).to_dict()  # F: 2 of 2 selected, M: 1 of 3
+    {'F': 1.0, 'M': 0.333}
     """
     import duckdb
 

@@ -71,8 +71,11 @@ def _compare(data_sha: str, a_sha: str, b_sha: str, roles: tuple, columns: tuple
                                  n_boot=N_BOOT, seed=SEED)
 
 
-def _second_model(model: Model, data: Dataset, key: str) -> Model | None:
-    """Return the model to compare with: a shipped sample or an upload (safe loader, trust when needed)."""
+def second_model(model: Model, data: Dataset, key: str, upload_key: str = "fairness.compare") -> Model | None:
+    """Return the model to compare with: a shipped sample or an upload (safe loader, trust when needed).
+
+    The choice is kept under ``<key>.compare.choice``, the upload under ``<upload_key>.file``.
+    """
     options = [NONE, *[k for k, v in SAMPLE_MODELS.items() if _sample_model(v).sha256 != model.sha256],
                UPLOAD]
     choice = st.selectbox("Second model (B; the loaded model is A)", options, key=f"{key}.compare.choice")
@@ -81,14 +84,14 @@ def _second_model(model: Model, data: Dataset, key: str) -> Model | None:
     if choice != UPLOAD:
         return _sample_model(SAMPLE_MODELS[choice])
     upload = st.file_uploader("Model B: .skops or .onnx (a tabular model of the same task)",
-                              key="fairness.compare.file", max_upload_size=ingest.MAX_FILE_MB,
+                              key=f"{upload_key}.file", max_upload_size=ingest.MAX_FILE_MB,
                               help=f"Up to {ingest.MAX_FILE_MB} MB; read by the same safe loader as the "
                                    "Model & data page.")
     if upload is None:
         return None
     trusted, needs = False, _loading.trust_needed(upload)
     if needs:
-        trusted = st.checkbox("I trust this file", key="fairness.compare.trust",
+        trusted = st.checkbox("I trust this file", key=f"{upload_key}.trust",
                               help="This file holds code that could run when the model loads or scores "
                                    "data. Tick this only for a file whose origin you trust.")
         st.caption("Trusting it allows: " + ", ".join(md(n) for n in needs[:8]) + ".")
@@ -112,7 +115,7 @@ def comparison_section(data: Dataset, model: Model | None, *, columns: tuple, bi
                   + (f"score ≥ {threshold:g}" if threshold is not None else "each model's own prediction")
                   + "); B − A per group with a paired bootstrap interval: the same resampled rows for both, "
                   f"{N_BOOT:,} resamples, seed {SEED}. The Review page compares saved runs."))
-    other = _second_model(model, data, key)
+    other = second_model(model, data, key)
     if other is None:
         st.session_state.pop(SHOWN, None)
         return

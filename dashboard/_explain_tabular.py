@@ -171,6 +171,36 @@ def _what_if(model_sha: str, data_sha: str, row: tuple, params: tuple, _model: M
     return exp, _model.predict_proba(frame)[0]
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _row_proba(model_sha: str, data_sha: str, row: int, _model: Model, _data: Dataset) -> np.ndarray:
+    return _model.predict_proba(_data.frame.iloc[[row]])[0]
+
+
+def what_if_change(model: Model, data: Dataset, row: int, proba: np.ndarray) -> dict:
+    """Compare the edited row's class probabilities with the original row's, for the What-if metric.
+
+    The metric follows the original row's predicted class, so the change stays visible when the edit
+    flips the prediction (``flipped`` then says so); a change that rounds to 0.000 is "no change", shown
+    grey without an arrow, never a green "+0.000". Returns ``st.metric``'s arguments and ``flipped``.
+    """
+    before = _row_proba(model.sha256, data.sha256, row, _model=model, _data=data)
+    classes = list(model.classes_)
+    was, now = int(np.argmax(before)), int(np.argmax(proba))
+    change = float(proba[was] - before[was])
+    shown = f"{change:+.3f}"
+    unchanged = shown in ("+0.000", "-0.000")
+    out = {"label": f"Probability of {md(repr(plain(classes[was])))}", "value": f"{proba[was]:.3f}",
+           "delta": "no change vs the original row" if unchanged else f"{shown} vs the original row",
+           "delta_color": "off" if unchanged else "normal", "delta_arrow": "off" if unchanged else "auto",
+           "flipped": None}
+    if now != was:
+        out["flipped"] = (f"The prediction flipped: the original row is predicted "
+                          f"{md(repr(plain(classes[was])))} ({before[was]:.3f}), the edited row "
+                          f"{md(repr(plain(classes[now])))} ({proba[now]:.3f}). The waterfall explains "
+                          f"{md(repr(plain(classes[now])))}.")
+    return out
+
+
 def what_if(model: Model, data: Dataset, values: dict, params: dict):
     """SHAP and class probabilities for the edited row (refusing categories unseen in training)."""
     explainers.check_known_values(model, what_if_frame(data, values), reference=data.frame)

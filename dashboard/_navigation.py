@@ -12,6 +12,7 @@ SECTIONS = {
     ],
     "Fairness": [
         ("fairness.py", "Fairness audit", ":material/balance:"),
+        ("errors.py", "Error analysis", ":material/troubleshoot:"),
         ("mitigation.py", "Mitigation", ":material/tune:"),
     ],
     "Share": [

@@ -24,6 +24,11 @@ __all__ = ["NO_AUDIT"]
 AUDIT = "report.audit"  # {"sensitive": [...], "created_at": iso}: set by "Run the audit"
 SAVED = "report.saved"  # id of the run saved last in this session
 DECISIONS = ["", "Approved", "Approved with conditions", "Rejected", "Needs another review"]
+#: The fields typed on the Report page, kept for the whole session: Streamlit drops a widget's state when
+#: its page is left, so they are copied to ``KEPT`` on every run and put back before the widgets are drawn.
+TYPED = ("report.title", "report.version", "report.notes", "report.reviewer", "report.role",
+         "report.decision", "report.date", "report.save_title", "report.fairness_check", "report.confusion")
+KEPT = "report.kept"
 CHANGE_WORDS = {"improved": "▲ improved", "worse": "▼ worse", "unchanged": "= unchanged", "n/a": "n/a"}
 CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-weight: 600",
                 "worse": "background-color: #7f0000; color: #ffffff; font-weight: 600",
@@ -32,14 +37,14 @@ CHANGE_STYLE = {"improved": "background-color: #dcefd8; color: #0b4d12; font-wei
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _audit(data_sha: str, model_sha: str | None, roles_key: tuple, sensitive: tuple[str, ...],
-           settings: tuple, _data: Dataset, _model: Model | None) -> dict:
+           settings: tuple, _data: Dataset, _model: Model | None) -> audits.GroupMetrics:
     options = dict(settings)
     options["bins"] = dict(options.get("bins", ()))
-    return audits.audit_dataset(_data, _model, sensitive=list(sensitive), **options).to_dict()
+    return audits.audit_dataset(_data, _model, sensitive=list(sensitive), **options)
 
 
-def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) -> dict:
-    """Return the audit of ``data`` (model or logged predictions) as ``GroupMetrics.to_dict()``.
+def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) -> audits.GroupMetrics:
+    """Return the audit of ``data`` (model or logged predictions): a ``GroupMetrics`` (counts, small).
 
     ``settings`` are ``audits.audit_dataset`` options (threshold, bins, min_group_size, include_small_groups,
     selected, ...), the same the Fairness page and ``glasswing report`` take.
@@ -49,6 +54,18 @@ def audit(data: Dataset, model: Model | None, sensitive: list[str], **settings) 
                        for k, v in settings.items()))
     return _audit(data.sha256, tabular.sha256 if tabular else None, roles_key(data), tuple(sensitive), key,
                   _data=data, _model=tabular)
+
+
+def restore_typed() -> None:
+    """Put the typed fields kept in this session back before the page draws its widgets."""
+    for key, value in (st.session_state.get(KEPT) or {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def keep_typed() -> None:
+    """Copy the typed fields to ``KEPT`` so they outlive a visit to another page."""
+    st.session_state[KEPT] = {k: st.session_state[k] for k in TYPED if k in st.session_state}
 
 
 def scored(data: Dataset, model: Model | None) -> bool:
@@ -114,8 +131,22 @@ def mitigation(model: Model | None, data: Dataset):
     args = st.session_state.get(mit.SHOWN)
     if not args or model is None:
         return None
-    split = mit.training_data(args["source"], data, None)
+    split = mit.training_data(args["source"], data, None)  # an upload: the one the result was run on
     return None if split is None else mit.run_shown(args, model, *split)
+
+
+def model_comparison(data: Dataset, model: Model, other: Model, sensitive: list[str], *,
+                     threshold: float | None, bins: dict, min_n: int,
+                     selected: str | None) -> audits.ModelComparison:
+    """``audits.compare_models`` of the audited model (A) and ``other`` (B) with the report's settings.
+
+    Cached by the digests and settings, with the Fairness page's resamples and seed.
+    """
+    from glasswing.dashboard import _compare_view as cv
+
+    return cv._compare(data.sha256, model.sha256, other.sha256, roles_key(data), tuple(sensitive),
+                       tuple(sorted(bins.items())), 0, None, (), threshold, min_n, selected or "",
+                       _data=data, _a=model, _b=other)
 
 
 # ---------------------------------------------------------------------------------------- files

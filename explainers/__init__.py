@@ -7,6 +7,7 @@ True
 
 # Built-in explainers register themselves on import; third-party ones arrive through entry points.
 from glasswing.explainers import _image, _lime_tabular, _permutation_importance, _shap_tabular  # noqa: F401,I001
+from glasswing.explainers._counterfactual import Constraints, Counterfactuals, counterfactuals  # noqa: I001
 from glasswing.explainers._explanation import Agreement, Explanation, Explanations, agreement, attribution_frame  # noqa: E501
 from glasswing.explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
 from glasswing.explainers._registry import ExplainerError, ExplainerSpec, Param, explain, registry
@@ -22,4 +23,5 @@ __all__ += ["Agreement", "agreement", "attribution_frame", "check_known_values",
             "rows_from_spec", "shap_algorithm", "tabular_model"]
 __all__ += ["OUTCOMES", "class_index", "class_label", "class_labels", "filter_rows", "outcome_mask",
             "sample_rows"]
+__all__ += ["Constraints", "Counterfactuals", "counterfactuals"]
 __all__ += ["faithfulness", "mean_map_by_group"]  # explainers.faithfulness.deletion_curve(...)

@@ -1,4 +1,14 @@
-"""Permutation importance: the model-agnostic global baseline (scikit-learn's ``permutation_importance``)."""
+"""Permutation importance: the model-agnostic global baseline (scikit-learn's ``permutation_importance``).
+
+For a scikit-learn pipeline whose columns map back to the features (``TabularModel.source``), the
+preprocessing runs once instead of once per shuffle. The fitted steps (one-hot encoding, scaling,
+imputing) transform each row on its own, so shuffling a feature's values and then preprocessing gives the
+rows of the preprocessed matrix with that feature's columns shuffled the same way. scikit-learn is
+therefore handed a matrix of row numbers (column ``j`` starts as ``0 .. n-1``): its own loop shuffles them
+with its own random numbers, and the predictor gathers each feature's preprocessed columns from those rows
+before calling the final estimator. The scores, and so the importances, are those of the whole pipeline on
+shuffled raw rows (the tests check them against ``permutation_importance`` on the pipeline itself).
+"""
 
 from __future__ import annotations
 
@@ -49,6 +59,49 @@ def _predictor_type() -> type:
     return _Predictor
 
 
+@functools.cache
+def _row_predictor_type() -> type:
+    """Return the predictor that reads row numbers (module docstring) and gathers preprocessed rows."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class _RowPredictor(ClassifierMixin, BaseEstimator):
+        """``predict_proba(rows)``: each preprocessed column taken from the row its feature's column names."""
+
+        def __init__(self, tm: Any = None, Xt: Any = None):
+            self.tm, self.Xt = tm, Xt
+
+        def fit(self, X, y=None):  # never refitted
+            return self
+
+        @property
+        def classes_(self) -> np.ndarray:
+            return np.asarray(self.tm.model.classes_)
+
+        def predict_proba(self, rows):
+            gathered = self.Xt[np.asarray(rows)[:, self.tm.source], np.arange(self.Xt.shape[1])]
+            return np.asarray(self.tm.final.predict_proba(self.tm.final_input(gathered)), dtype=float)
+
+        def predict(self, rows):  # as ``Model.predict``: the most probable of the model's classes
+            return self.classes_[np.argmax(self.predict_proba(rows), axis=1)]
+
+    return _RowPredictor
+
+
+def _predictor_and_inputs(model: Any, tm: Any, X: pd.DataFrame) -> tuple[Any, Any]:
+    """Return the predictor sklearn scores and the table it shuffles (row numbers when columns map back)."""
+    if tm.pre is None or tm.final is None or tm.source is None or not hasattr(tm.final, "predict_proba"):
+        return _predictor_type()(model), X
+    try:
+        Xt = tm.transform(X)
+    except Exception:  # the model's own call below fails the same way and says so in one sentence
+        log.debug("preprocessing failed; permutation importance takes the whole-model path", exc_info=True)
+        return _predictor_type()(model), X
+    if Xt.shape[1] != len(tm.source):
+        return _predictor_type()(model), X
+    rows = np.repeat(np.arange(len(X))[:, None], X.shape[1], axis=1)
+    return _row_predictor_type()(tm, Xt), rows
+
+
 def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, n_repeats: int = 5,
         scoring: str = "accuracy", seed: int = 0, y_true: Any = None) -> list:
     """Return one global ``Explanation``: the mean score drop per feature (``extras["std"]`` its spread)."""
@@ -69,9 +122,10 @@ def run(model: Any, inputs: pd.DataFrame, *, target: Any = None, n_repeats: int 
                                                         classes=", ".join(map(str, model.classes_))))
     from sklearn.inspection import permutation_importance
 
-    predictor = _predictor_type()(model)
-    result = permutation_importance(predictor, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed)
-    baseline = _score(predictor, X, y, scoring)
+    predictor, shuffled = _predictor_and_inputs(model, tm, X)
+    result = permutation_importance(predictor, shuffled, y, scoring=scoring, n_repeats=n_repeats,
+                                    random_state=seed)
+    baseline = _score(predictor, shuffled, y, scoring)
     return [Explanation(
         method="permutation_importance", algorithm="sklearn.inspection.permutation_importance", target=None,
         values=np.asarray(result.importances_mean, dtype=float), feature_names=tuple(X.columns),

@@ -42,7 +42,11 @@ MITIGATE_DATA = ("Give either data= (split into training and held-out rows) or b
 NOT_EXPLAINABLE = ("Cannot explain a {kind}; give a Dataset or DataFrame of rows (tabular models), or an "
                    "image path, an RGB array, a list of them or an ImageSet (image models).")
 COLUMN_NOT_A_NAME = "With a table, {argument}= names one of its columns; got a {kind}."
+BURDEN_NEEDS_MODEL = ("The recourse burden needs the model that made the decisions, to search "
+                      "counterfactuals; give model= (--model FILE) as well.")
 EXPLAIN_NEEDS_MODEL = "explain={method!r} needs the model that made the predictions; give model= as well."
+COMPARE_NEEDS_MODEL = ("compare_model= is compared with the audited model on the same rows; give model= as "
+                       "well.")
 PARQUET_NEEDS_COLUMNS = ("A Parquet file or folder is audited through DuckDB by column name; give y_true= "
                          "and sensitive_features= as column names (and y_pred= or y_score=).")
 
@@ -596,9 +600,11 @@ def mitigate(model: Model, data: Any = None, *, train: Any = None, test: Any = N
 
 # ---------------------------------------------------------------------------------------------- report
 def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Sequence = (),
-           explain: str | None = None, rows: Any = (0,), mitigation: Any = None, title: str = "",
+           explain: str | None = None, rows: Any = (0,), mitigation: Any = None, burden: Any = False,
+           title: str = "",
            version_label: str = "", notes: str = "", sign_off: Mapping | None = None,
-           trusted: bool = False, **audit_options) -> Report:
+           trusted: bool = False, fairness_check: bool = False, confusion_matrices: bool = False,
+           compare_model: Any = None, compare_resamples: int = 1000, **audit_options) -> Report:
     """Gather an audit report: what was audited (fingerprints), findings, explanations, mitigation, sign-off.
 
     The same ``reports.Report`` the dashboard's Report page and ``glasswing report`` export; one model,
@@ -620,12 +626,22 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         The rows ``explain`` explains.
     mitigation : MitigationResult, optional
         A mitigation tried (from :func:`mitigate`), shown before and after.
+    burden : bool or RecourseBurden, default False
+        Add the recourse burden by group: True computes it (``audits.recourse_burden_of``) over the audited
+        rows with the model, the sensitive columns and the audit's bands; or give one already computed.
     title, version_label, notes : str
         Heading, the model's version label ("v2") and the reviewer's notes.
     sign_off : mapping, optional
         ``reviewer``, ``role``, ``decision``, ``date``.
     trusted : bool, default False
         Allow a pickle-based model file given as a path.
+    fairness_check, confusion_matrices : bool, default False
+        Add the fairness check (ratios to the largest group, band 0.8 to 1.25) and the confusion matrix of
+        every group.
+    compare_model : Model, path or ModelComparison, optional
+        Add a second model compared with ``model`` on the same rows (``audits.compare_models``).
+    compare_resamples : int, default 1000
+        Paired bootstrap resamples of the comparison (seeded by ``seed``).
     **audit_options
         The keyword arguments of :func:`audit` (``y_true``, ``sensitive_features``, ``threshold``, ...).
 
@@ -663,6 +679,42 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
         if model is None:
             raise GlasswingError(EXPLAIN_NEEDS_MODEL.format(method=explain))
         figures += reports.report_explanations(model, dataset, method=explain, rows=_rows(rows, len(dataset)))
+    comparison = None
+    if compare_model is not None:
+        comparison = _comparison(dataset, model, compare_model, trusted, compare_resamples, audit_options)
+    if burden is True:
+        if model is None:
+            raise GlasswingError(BURDEN_NEEDS_MODEL)
+        from glasswing import audits, ingest
+
+        bins = audit_options.get("bins")
+        burden = audits.recourse_burden_of(
+            model, dataset, favourable=audit_options.get("pos_label"),
+            threshold=audit_options.get("threshold"),
+            bins=bins if isinstance(bins, Mapping) else ingest.parse_bins(bins),
+            merge_below=audit_options.get("merge_rare") or 0,
+            min_group_size=audit_options.get("min_group_size") or 30)
     return reports.build_report(dataset, model, metrics=audit, explanations=figures, mitigation=mitigation,
-                                title=title, version_label=version_label, notes=notes,
-                                sign_off=dict(sign_off) if sign_off else None)
+                                burden=burden or None, title=title, version_label=version_label, notes=notes,
+                                sign_off=dict(sign_off) if sign_off else None, fairness_check=fairness_check,
+                                confusion_matrices=confusion_matrices, comparison=comparison)
+
+
+def _comparison(dataset, model, other, trusted: bool, n_boot: int, options: Mapping):
+    """``audits.compare_models`` of ``model`` and ``other`` on the audited rows, with the audit's options.
+
+    The dataset's target is already mapped onto the model's classes, so no label map is applied again.
+    """
+    from glasswing import audits, ingest
+
+    if isinstance(other, audits.ModelComparison):
+        return other
+    if model is None:
+        raise GlasswingError(COMPARE_NEEDS_MODEL)
+    other = _model(other, trusted)
+    bins = options.get("bins")
+    bins = bins if isinstance(bins, Mapping) or bins is None else ingest.parse_bins(bins)
+    return audits.compare_models(
+        dataset, model, other, threshold=options.get("threshold"), pos_label=dataset.roles.positive_label,
+        bins=bins, merge_below=options.get("merge_rare", 0), selected=options.get("selected"),
+        min_group_size=options.get("min_group_size", 30), n_boot=n_boot, seed=options.get("seed", 0))

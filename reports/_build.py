@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from glasswing._plain import json_safe
+from glasswing.reports._burden import burden_section
 from glasswing.reports._model import (
     MAX_FEATURES,
     MAX_IMAGE_SIDE,
@@ -205,10 +206,46 @@ def mitigation_section(result: Any) -> dict:
     })
 
 
+# ---------------------------------------------------------------------------------------- checks
+NEEDS_GROUP_METRICS = ("The {what} is computed from the audit itself: pass the audits.GroupMetrics result, "
+                       "not its saved dictionary (or pass the {what} already computed).")
+
+
+def check_sections(metrics: Any, *, fairness_check: Any = False, confusion_matrices: bool = False,
+                   comparison: Any = None) -> dict:
+    """Return the optional sections ``fairness_check``, ``confusion`` and ``comparison`` as plain data.
+
+    ``fairness_check`` is True (the check against the largest group, ``audits.fairness_check``), an
+    ``audits.FairnessCheck`` or its dict; ``comparison`` an ``audits.ModelComparison`` or its dict.
+    """
+    from glasswing import audits
+    from glasswing.audits._fairness_check import confusion_dict
+
+    def gm(what: str):
+        if not isinstance(metrics, audits.GroupMetrics):
+            raise ReportError(NEEDS_GROUP_METRICS.format(what=what))
+        return metrics
+
+    out: dict[str, Any] = {"fairness_check": None, "confusion": None, "comparison": None}
+    if fairness_check is True:
+        fairness_check = audits.fairness_check(gm("fairness check"))
+    if fairness_check is not None and fairness_check is not False:
+        out["fairness_check"] = json_safe(fairness_check.to_dict() if hasattr(fairness_check, "to_dict")
+                                          else dict(fairness_check))
+    if confusion_matrices:
+        out["confusion"] = confusion_dict(gm("confusion matrix by group"))
+    if comparison is not None:
+        data = comparison.to_dict() if hasattr(comparison, "to_dict") else dict(comparison)
+        out["comparison"] = json_safe({k: v for k, v in data.items() if k not in ("audit_a", "audit_b")})
+    return out
+
+
 # ---------------------------------------------------------------------------------------- builder
 def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explanations: Sequence = (),
-                 mitigation: Any = None, title: str = "", version_label: str = "", notes: str = "",
-                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None) -> Report:
+                 mitigation: Any = None, burden: Any = None, title: str = "", version_label: str = "",
+                 notes: str = "", sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
+                 fairness_check: Any = False, confusion_matrices: bool = False,
+                 comparison: Any = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
 
     Parameters
@@ -223,12 +260,21 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Chosen explanations to include.
     mitigation : audits.MitigationResult or dict, optional
         A mitigation tried, shown before/after.
+    burden : audits.RecourseBurden or dict, optional
+        The recourse burden by group (``audits.recourse_burden_of``).
     title, version_label, notes : str
         Report heading, the model version label ("v2"), and the reviewer's notes.
     sign_off : SignOff or dict, optional
         Reviewer, role, decision, date.
     created_at : str, optional
         ISO timestamp; default now (UTC).
+    fairness_check : bool, audits.FairnessCheck or dict
+        Add the fairness check (each group's ratios to a reference group, band 0.8 to 1.25); True checks
+        against the largest group and needs ``metrics`` as ``GroupMetrics``.
+    confusion_matrices : bool
+        Add the confusion matrix of every group (needs ``metrics`` as ``GroupMetrics``).
+    comparison : audits.ModelComparison or dict, optional
+        Add a second model compared on the same rows (``audits.compare_models``).
 
     Returns
     -------
@@ -252,6 +298,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
     'Within 0.1'
     """
     audit = _audit_dict(metrics)
+    checks = check_sections(metrics, fairness_check=fairness_check, confusion_matrices=confusion_matrices,
+                            comparison=comparison)
     figures = [e if isinstance(e, ExplanationFigure) else explanation_figure(e) for e in explanations]
     if isinstance(sign_off, Mapping):
         sign_off = SignOff(**sign_off)
@@ -262,7 +310,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
     return Report(
         title=heading, dataset=data_art, model=model_art, audit=audit, roles=_roles(dataset),
         explanations=figures, mitigation=None if mitigation is None else mitigation_section(mitigation),
-        notes=notes, sign_off=sign_off or SignOff(), version_label=version_label,
+        burden=None if burden is None else burden_section(burden),
+        notes=notes, sign_off=sign_off or SignOff(), version_label=version_label, **checks,
         created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
 

@@ -127,6 +127,10 @@ class Report:
     roles: dict = field(default_factory=dict)
     explanations: list = field(default_factory=list)
     mitigation: dict | None = None
+    fairness_check: dict | None = None  # audits.FairnessCheck.to_dict()
+    confusion: list | None = None  # audits._fairness_check.confusion_dict(): one 2 x 2 matrix per group
+    comparison: dict | None = None  # audits.ModelComparison.to_dict(), without the two full audits
+    burden: dict | None = None  # the recourse burden by group (audits.RecourseBurden.to_dict())
     notes: str = ""
     sign_off: SignOff = field(default_factory=SignOff)
     version_label: str = ""

@@ -21,7 +21,9 @@ import numpy as np
 
 from glasswing.audits._table import group_label, wrap_label
 from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
+from glasswing.reports._burden import burden_chart
 from glasswing.reports._model import Report, ReportError, metric_label
+from glasswing.reports._render_checks import check_context
 
 log = logging.getLogger(__name__)
 
@@ -334,8 +336,10 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             "disparities": disparity_chart(report) if charts else None,
             "mitigation": mitigation_chart(report) if charts else None,
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
+            "burden": burden_chart(report.burden) if charts else None,
         },
         "four_fifths": FOUR_FIFTHS, "difference_threshold": DIFFERENCE_THRESHOLD,
+        **check_context(report, charts=charts),
     }
     return _environment().get_template("report.html.j2").render(**context)
 

@@ -4,9 +4,10 @@ import streamlit as st
 
 from glasswing import explainers
 from glasswing._plain import plain
+from glasswing.dashboard import _cohort, _state
+from glasswing.dashboard import _counterfactuals as cf
 from glasswing.dashboard import _explain_tabular as xt
 from glasswing.dashboard import _shap_units as units
-from glasswing.dashboard import _state
 from glasswing.dashboard._text import md
 from glasswing.reports import charts
 
@@ -16,6 +17,7 @@ if model is None or model.modality != "tabular":
     _state.need("a tabular model")
 if data is None:
     _state.need("a dataset to explain the model on")
+data = _cohort.apply(data, "xt")
 
 ok, why_not = explainers.registry.applicable(model)
 with st.expander("Settings and methods", icon=":material/tune:"):
@@ -50,7 +52,7 @@ output = units.unit_switch(chosen)
 st.caption(f"SHAP uses **{md(xt.algorithm_name(chosen))}**: {md(units.describe(reason, output))}")
 shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed, "output": output}
 
-tab_global, tab_local, tab_what_if = st.tabs(["Global", "One row", "What-if"])
+tab_global, tab_local, tab_what_if, tab_cf = st.tabs(["Global", "One row", "What-if", "Counterfactuals"])
 with tab_global, _state.guard("explaining the model globally"):
     positions = xt.sample_positions(len(data), n, seed)
     global_exps = xt.global_shap(model, data, positions, {**shap_params, "target": explained}, chosen)
@@ -98,8 +100,15 @@ with tab_what_if, _state.guard("showing the what-if editor"):
             st.form_submit_button("Update", icon=":material/refresh:")
         with _state.guard("explaining the edited row"):
             edited, proba = xt.what_if(model, data, values, shap_params)
-            target_index = list(model.classes_).index(edited.target)
-            st.metric(f"Probability of {md(repr(edited.target))}", f"{proba[target_index]:.3f}",
-                      delta=f"{proba[target_index] - lime_e.prediction:+.3f} vs the original row"
-                      if lime_e.target == edited.target else None)
+            change = xt.what_if_change(model, data, row, proba)
+            flipped = change.pop("flipped")
+            st.metric(**change)
+            if flipped:
+                st.warning(flipped, icon=":material/swap_horiz:")
             st.plotly_chart(charts.waterfall_figure(edited), key="xt.fig.whatif")
+
+with tab_cf, _state.guard("searching counterfactuals"):
+    if row is None:
+        st.info("Pick a valid row on the One row tab first.", icon=":material/info:")
+    else:
+        cf.row_section(model, data, row, seed)

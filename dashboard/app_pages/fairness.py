@@ -4,9 +4,10 @@ import streamlit as st
 
 from glasswing.audits import METRICS
 from glasswing.audits._table import SCORE_LABELS, label
+from glasswing.dashboard import _cohort, _state
 from glasswing.dashboard import _compare_view as extra
+from glasswing.dashboard import _counterfactuals as cf
 from glasswing.dashboard import _fairness as fair
-from glasswing.dashboard import _state
 from glasswing.dashboard._text import md
 
 st.title("Fairness audit")
@@ -16,6 +17,7 @@ st.caption("Compare how the model treats groups: rates with 95% Wilson intervals
 data, model = _state.dataset(), _state.model()
 if data is None or data.roles.target is None:
     _state.need("a dataset with a target column")
+data = _cohort.apply(data, "fairness")
 options = fair.sources(data, model)
 if not options:
     _state.need("a dataset with a prediction or score column, or a tabular model")
@@ -122,3 +124,6 @@ with _state.guard("auditing the groups"):
                                  positive=positive, label_map=label_map, min_n=min_n, selected=selected,
                                  threshold=threshold if source.kind == fair.MODEL else None,
                                  roles=_state.roles_key(data), key=key)
+    with _state.guard("measuring the recourse burden"):
+        cf.burden_section(data, model, columns=columns, bins=bins_key, merge=merge, positive=positive,
+                          min_n=min_n, threshold=threshold if source.kind == fair.MODEL else None, key=key)

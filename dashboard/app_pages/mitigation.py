@@ -1,12 +1,13 @@
-"""Mitigation: reweighing, a threshold optimizer or exponentiated gradient, compared before and after."""
+"""Mitigation: methods compared before and after, per-group thresholds by hand, a human-review band."""
 
 import streamlit as st
 
-from glasswing.audits import CONSTRAINTS, METHODS, METRICS
+from glasswing.audits import CONSTRAINTS, EG_FULL_MAX_ITER, EG_MAX_ITER, METHODS, METRICS
 from glasswing.audits._mitigation import CONSTRAINT_DISPARITY
+from glasswing.dashboard import _decisions as dec
+from glasswing.dashboard import _fairness as fair
 from glasswing.dashboard import _mitigation as mit
 from glasswing.dashboard import _state
-from glasswing.dashboard._fairness import bins_editor
 from glasswing.dashboard._text import md
 from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
 
@@ -20,99 +21,130 @@ st.caption("Reduce a disparity between groups and see what it costs: the origina
 model, data = _state.model(), _state.dataset()
 if model is None or data is None:
     _state.need("a tabular model and a dataset with a target and a sensitive column")
+if (stopped := mit.stopped()) is not None:
+    st.warning(md(stopped), icon=":material/stop_circle:")
 
-left, right = st.columns(2)
-method = left.selectbox("Method", list(METHODS), key="mitigation.method",
-                        format_func=lambda m: f"{METHODS[m].label} ({METHODS[m].stage})")
-spec = METHODS[method]
-left.caption(spec.description)
-constraint = right.selectbox("Constraint", spec.constraints, key=f"mitigation.constraint.{method}",
-                             format_func=CONSTRAINTS.get)
-seed = int(right.number_input("Seed (retraining and randomised predictions)", min_value=0,
-                              max_value=2**31 - 1, value=0, key="mitigation.seed"))
-source = st.radio("Training data", mit.training_sources(data), key="mitigation.source", horizontal=True,
-                  format_func=md)
+candidates = []
+with _state.guard("reading the sensitive features"):
+    candidates = fair.group_columns(data.sha256, _state.roles_key(data), _data=data)
+left, right = st.columns([3, 2])
+sensitive = left.multiselect("Sensitive features", candidates, key="mitigation.sensitive",
+                             default=[c for c in data.roles.sensitive if c in candidates] or candidates[:1],
+                             help="Several features: mitigate for their intersection.")
+source = right.radio("Training and held-out rows", mit.training_sources(data), key="mitigation.source",
+                     format_func=md)
 left, right = st.columns(2)
 min_n = int(left.number_input("Small group below (left out of the comparison)", min_value=1, value=30, step=5,
                               key="mitigation.min_n"))
 small = right.checkbox("Include small groups in the comparison", key="mitigation.include_small")
 bins = {}
 with _state.guard("reading the bands"):
-    bins = bins_editor(data, list(data.roles.sensitive), st, prefix="mitigation")
+    bins = fair.bins_editor(data, sensitive, st, prefix="mitigation")
 upload = None
 if source == mit.TRAIN_UPLOAD:
     upload = st.file_uploader("Training rows with the same columns (CSV or Parquet, up to 200 MB)",
                               type=["csv", "parquet"], key="mitigation.upload")
-
-why_not = spec.why_not(model)
-if why_not:
-    st.warning(md(why_not), icon=":material/block:")
-if st.button("Run mitigation", type="primary", disabled=why_not is not None, key="mitigation.run"):
-    args = {"method": method, "constraint": constraint, "seed": seed, "source": source,
-            "bins": tuple(sorted(bins.items())), "min_n": min_n, "small": small}
-    with _state.guard(f"running {spec.label.lower()}"):
-        split = mit.training_data(source, data, upload)
-        if split is None:
-            st.info("Upload the training rows first.", icon=":material/info:")
-        else:
-            with st.status(f"Running {spec.label.lower()}...", expanded=False) as status:
-                result = mit.run_shown(args, model, *split)
-                status.update(label=f"{result.label}: done in {result.compute_time:.1f} s")
-            mit.remember(result, mit.context(model, *split))
-            st.session_state[mit.SHOWN] = args
-
-args = st.session_state.get(mit.SHOWN)
-if not args:
-    st.info("Choose a method and a constraint, then press **Run mitigation**.", icon=":material/info:")
+if not sensitive:
+    st.info("Choose at least one sensitive feature.", icon=":material/info:")
     st.stop()
+methods_tab, thresholds_tab, review_tab = st.tabs(["Methods", "Thresholds by group", "Review band"])
 
-with _state.guard("showing the mitigation result"):
-    split = mit.training_data(args["source"], data, upload)
-    if split is None:
-        st.info("Upload the training rows again to see the last result.", icon=":material/info:")
-        st.stop()
-    result = mit.run_shown({**args, "min_n": min_n, "small": small}, model, *split)
-    train, test = split
-    st.subheader(md(result.label))
-    st.caption(md(f"Retrained or fitted on {len(train):,} rows of {train.name}; measured on {len(test):,} "
-                  f"held-out rows of {test.name}; groups: {', '.join(result.params['sensitive'])}."))
-    keys = list(dict.fromkeys([*DISPARITIES, CONSTRAINT_DISPARITY[result.constraint]]))  # + the targeted one
-    cols = st.columns(1 + len(keys))
-    acc = (result.accuracy_before, result.accuracy_after)
-    cols[0].metric("Accuracy", f"{acc[1]:.3f}", f"{acc[1] - acc[0]:+.3f} (was {acc[0]:.3f})")
-    for col, key in zip(cols[1:], keys, strict=True):
-        before, after = result.disparity(key)
-        shown = "undefined" if after != after else f"{after:.3f}"
-        col.metric(DISPARITIES.get(key) or f"{METRICS[key].label} difference", shown,
-                   None if after != after or before != before else
-                   f"{after - before:+.3f} (was {before:.3f})", delta_color="inverse")
-    scope = "every group" if small else f"groups with at least {min_n:,} held-out rows"
-    st.caption(f"Disparities compare {scope} that have the counts each needs.")
-    left_out = mit.left_out(result)
-    if len(left_out):
-        st.markdown("**Left out of the comparison** (too few held-out rows or counts)")
-        st.dataframe(left_out.round(3))  # grid cells are text, not Markdown
-    st.markdown("**Per-group metrics, before and after**")
-    st.dataframe(mit.group_table(result, GROUP_METRICS), width="stretch")
-    shown_metric = st.selectbox("Metric to chart", GROUP_METRICS, key="mitigation.metric",
-                                format_func=lambda m: METRICS[m].label)
-    st.plotly_chart(mitigation_groups_figure(result.before.by_group, result.after.by_group,
-                                             metric=shown_metric, title_suffix=result.label),
-                    key="mitigation.groups_chart")
-
-    st.markdown("**Every method tried in this session**")
-    axis = st.radio("Disparity axis", list(DISPARITIES), format_func=DISPARITIES.get, horizontal=True,
-                    key="mitigation.axis")
-    rows = mit.tried_rows(mit.context(model, train, test))
-    st.plotly_chart(mitigation_tradeoff_figure(rows, disparity=axis), key="mitigation.tradeoff_chart")
-
-    st.markdown("**Export**")
-    if result.model is None:
-        st.caption(mit.NO_MODEL_EXPORT[result.method])
+with methods_tab:
+    left, right = st.columns(2)
+    method = left.selectbox("Method", list(METHODS), key="mitigation.method",
+                            format_func=lambda m: f"{METHODS[m].label} ({METHODS[m].stage})")
+    spec = METHODS[method]
+    left.caption(spec.description)
+    constraint = right.selectbox("Constraint", spec.constraints, key=f"mitigation.constraint.{method}",
+                                 format_func=CONSTRAINTS.get)
+    seed = int(right.number_input("Seed (retraining and randomised predictions)", min_value=0,
+                                  max_value=2**31 - 1, value=0, key="mitigation.seed"))
+    max_iter = EG_MAX_ITER
+    if method == "exponentiated_gradient":
+        full = st.checkbox(f"Full run: fairlearn's {EG_FULL_MAX_ITER} iterations (default here: at most "
+                           f"{EG_MAX_ITER})", key="mitigation.eg_full",
+                           help="Each iteration refits the model one to nine times; the full run can take "
+                                "many minutes on large data. Progress and Stop are shown while it runs.")
+        max_iter = EG_FULL_MAX_ITER if full else EG_MAX_ITER
+    why_not = spec.why_not(model)
+    if why_not:
+        st.warning(md(why_not), icon=":material/block:")
+    clicked = st.button("Run mitigation", type="primary", disabled=why_not is not None, key="mitigation.run")
+    start = None
+    if clicked:
+        with _state.guard("reading the training rows"):
+            fresh = source != mit.TRAIN_UPLOAD or upload is not None  # a new run needs the file itself
+            if (start := mit.training_data(source, data, upload) if fresh else None) is None:
+                st.info("Upload the training rows first.", icon=":material/info:")
+    area = st.empty()  # the run's progress, then its result, replace what was shown here before
+    if start is not None:
+        args = {"method": method, "constraint": constraint, "seed": seed, "source": source,
+                "bins": tuple(sorted(bins.items())), "min_n": min_n, "small": small,
+                "sensitive": tuple(sensitive), "max_iter": max_iter}
+        st.session_state.pop(mit.SHOWN, None)  # no old result under its heading while this one runs
+        with area.container(), _state.guard(f"running {spec.label.lower()}"):
+            result = mit.run_live(args, f"{spec.label} ({constraint.replace('_', ' ')})", model, *start)
+            mit.remember(result, mit.context(model, *start))
+            st.session_state[mit.SHOWN] = args
+    args = st.session_state.get(mit.SHOWN)
+    if not args:
+        st.info("Choose a method and a constraint, then press **Run mitigation**.", icon=":material/info:")
     else:
-        down = st.columns(2)
-        down[0].download_button("Weights (CSV)", mit.weights_csv(result, train), file_name="weights.csv",
-                                mime="text/csv", key="mitigation.weights_csv")
-        down[1].download_button("Retrained model (skops)", mit.model_skops(result.model.sha256, result),
-                                file_name="mitigated_model.skops", mime="application/octet-stream",
-                                key="mitigation.model_skops")
+        with area.container(), _state.guard("showing the mitigation result"):
+            split = mit.training_data(args["source"], data, upload)
+            if split is None:
+                st.info("Upload the training rows again to see the last result.", icon=":material/info:")
+            else:
+                result = mit.run_shown({**args, "min_n": min_n, "small": small}, model, *split)
+                train, test = split
+                st.subheader(md(result.label))
+                st.caption(md(mit.describe(result, train, test)))
+                keys = list(dict.fromkeys([*DISPARITIES, CONSTRAINT_DISPARITY[result.constraint]]))
+                cols = st.columns(1 + len(keys))
+                acc = (result.accuracy_before, result.accuracy_after)
+                cols[0].metric("Accuracy", f"{acc[1]:.3f}", f"{acc[1] - acc[0]:+.3f} (was {acc[0]:.3f})")
+                for col, key in zip(cols[1:], keys, strict=True):
+                    before, after = result.disparity(key)
+                    shown = "undefined" if after != after else f"{after:.3f}"
+                    col.metric(DISPARITIES.get(key) or f"{METRICS[key].label} difference", shown,
+                               None if after != after or before != before else
+                               f"{after - before:+.3f} (was {before:.3f})", delta_color="inverse")
+                scope = "every group" if small else f"groups with at least {min_n:,} held-out rows"
+                st.caption(f"Disparities compare {scope} that have the counts each needs.")
+                fair.warnings(result.before)
+                left_out = mit.left_out(result)
+                if len(left_out):
+                    st.markdown("**Left out of the comparison** (too few held-out rows or counts)")
+                    st.dataframe(left_out.round(3))  # grid cells are text, not Markdown
+                st.markdown("**Per-group metrics, before and after** (n: rows of each group)")
+                st.dataframe(mit.group_table(result, GROUP_METRICS), width="stretch")
+                shown_metric = st.selectbox("Metric to chart", GROUP_METRICS, key="mitigation.metric",
+                                            format_func=lambda m: METRICS[m].label)
+                st.plotly_chart(mitigation_groups_figure(result.before.by_group, result.after.by_group,
+                                                         metric=shown_metric, title_suffix=result.label),
+                                key="mitigation.groups_chart")
+
+                st.markdown("**Every method tried in this session**")
+                axis = st.radio("Disparity axis", list(DISPARITIES), format_func=DISPARITIES.get,
+                                horizontal=True, key="mitigation.axis")
+                rows = mit.tried_rows(mit.context(model, train, test))
+                st.plotly_chart(mitigation_tradeoff_figure(rows, disparity=axis),
+                                key="mitigation.tradeoff_chart")
+
+                st.markdown("**Export**")
+                if result.model is None:
+                    st.caption(mit.NO_MODEL_EXPORT[result.method])
+                else:
+                    down = st.columns(2)
+                    down[0].download_button("Weights (CSV)", mit.weights_csv(result, train),
+                                            file_name="weights.csv", mime="text/csv",
+                                            key="mitigation.weights_csv")
+                    down[1].download_button("Retrained model (skops)",
+                                            mit.model_skops(result.model.sha256, result),
+                                            file_name="mitigated_model.skops",
+                                            mime="application/octet-stream", key="mitigation.model_skops")
+
+with thresholds_tab, _state.guard("setting thresholds by group"):
+    dec.thresholds_section(model, data, source, upload, sensitive, bins, min_n, small)
+with review_tab, _state.guard("routing decisions to review"):
+    dec.review_section(model, data, source, upload, sensitive, bins, min_n, small)

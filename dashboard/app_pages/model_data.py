@@ -148,7 +148,7 @@ if model is not None:
             result = _loading.performance(model.sha256, scored.sha256, roles_key, model, scored)
             a, b = st.columns(2)
             a.metric("Accuracy", f"{result['accuracy']:.3f}", border=True)
-            b.metric("AUC", f"{result['auc']:.3f}" if result["auc"] is not None else "n/a", border=True)
-            st.caption(f"The model's predictions on {result['n']:,} labelled rows; AUC for the positive "
-                       f"class {md(data.positive_label)}." if scored is data else
-                       f"The model's predictions on {result['n']:,} labelled images (AUC needs two classes).")
+            b.metric(result["auc_name"], f"{result['auc']:.3f}" if result["auc"] is not None else "n/a",
+                     border=True)
+            st.caption(f"The model's predictions on {result['n']:,} labelled "
+                       f"{'rows' if scored is data else 'images'}. {md(result['auc_note'])}")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from glasswing import reports
 from glasswing.dashboard import _report, _state
+from glasswing.dashboard._compare_view import second_model
 from glasswing.dashboard._fairness import bins_editor
 from glasswing.dashboard._text import md
 
@@ -14,6 +15,7 @@ st.caption("Compose the audit report: what was audited (with fingerprints), the 
 model, data = _state.model(), _state.dataset()
 if data is None:
     _state.need("a dataset with a target column and at least one sensitive column")
+_report.restore_typed()
 
 # ---- 1. the audit
 st.subheader("1. Audit")
@@ -75,12 +77,25 @@ include_mitigation = st.checkbox(
     "Include the mitigation shown on the Mitigation page" if mitigation is not None
     else "Include a mitigation (run one on the Mitigation page first)",
     value=mitigation is not None, disabled=mitigation is None, key="report.mitigation")
+left, right = st.columns(2)
+include_check = left.checkbox("Include the fairness check (ratios to the largest group, band 0.8–1.25)",
+                              key="report.fairness_check")
+include_confusion = right.checkbox("Include the confusion matrix of every group", key="report.confusion")
+other = comparison = None
+if model is not None and model.modality == "tabular":
+    with _state.guard("loading the second model"):
+        other = second_model(model, data, "report", upload_key="report.compare")
+    if other is not None and audit is not None:
+        with _state.guard("comparing the two models"), st.spinner("Scoring both models and resampling..."):
+            comparison = _report.model_comparison(data, model, other, ran["sensitive"], threshold=threshold,
+                                                  bins=bins, min_n=min_n, selected=selected or None)
 notes = st.text_area("Reviewer notes", key="report.notes", height=120)
 cols = st.columns(4)
 reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
 role = cols[1].text_input("Role", key="report.role")
 decision = cols[2].selectbox("Decision", _report.DECISIONS, key="report.decision")
 date = cols[3].text_input("Date", key="report.date", placeholder="YYYY-MM-DD")
+_report.keep_typed()
 
 report = None
 if audit is not None:
@@ -89,7 +104,8 @@ if audit is not None:
             data, model if model is not None and model.modality == "tabular" else None, metrics=audit,
             explanations=figures, mitigation=mitigation if include_mitigation else None, title=title,
             version_label=version, notes=notes, created_at=ran["created_at"],
-            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date})
+            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date},
+            fairness_check=include_check, confusion_matrices=include_confusion, comparison=comparison)
 
 # ---- 3. export and save
 st.subheader("3. Export")
@@ -98,6 +114,7 @@ if report is None:
 _report.download_buttons(report, "report.export", st.columns(3))
 save_title = st.text_input("Name of the saved run", key="report.save_title",
                            placeholder=report.title if report else "")
+_report.keep_typed()
 if st.button("Save to audit history", key="report.save", disabled=report is None,
              icon=":material/save:"):
     with _state.guard("saving the run to the audit history"):

@@ -12,14 +12,15 @@ from glasswing._errors import GlasswingError
 NEEDS_MODEL = "--compare-model needs --model: the comparison scores both models on the same rows."
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
-    """Add ``--compare-model`` (and the number of paired resamples) to ``glasswing audit``."""
+def add_options(p: argparse.ArgumentParser, *, adds: str = 'adds a "compare" block to --json',
+                seeded: str = "seeded by --seed") -> None:
+    """Add ``--compare-model`` (and the number of paired resamples) to ``glasswing audit`` or ``report``."""
     p.add_argument("--compare-model", metavar="FILE",
                    help="a second model to compare with --model on the same rows: every rate by group for "
                         "both, B - A with a paired bootstrap interval, and which groups the change helps or "
-                        "hurts (adds a \"compare\" block to --json)")
+                        f"hurts ({adds})")
     p.add_argument("--compare-resamples", type=int, default=1000, metavar="N",
-                   help="paired bootstrap resamples of the comparison (default 1000; seeded by --seed)")
+                   help=f"paired bootstrap resamples of the comparison (default 1000; {seeded})")
 
 
 def check(args: argparse.Namespace) -> None:

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from glasswing._errors import GlasswingError
+from glasswing.commands import _compare
 from glasswing.commands.audit import add_decision_options, add_group_options, decision_options, scored_column
 
 OUT_SUFFIXES = (".pdf", ".html", ".htm", ".json")
@@ -48,6 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", metavar="METHOD", help="add explanations: shap, lime, permutation_importance")
     p.add_argument("--rows", default="0", metavar="SPEC",
                    help="rows to explain: 7, 0:100 (end excluded), 5: or 0:3,7 (default 0)")
+    p.add_argument("--fairness-check", action="store_true",
+                   help="add the fairness check: each group's rates over the largest group's, band 0.8-1.25")
+    p.add_argument("--confusion-matrices", action="store_true",
+                   help="add the confusion matrix of every group")
+    _compare.add_options(p, adds="a section of the report", seeded="seed 0")
+    p.add_argument("--burden", action="store_true",
+                   help="add the recourse burden by group (counterfactuals of every refused row; needs "
+                        "--model)")
     p.add_argument("--save", action="store_true", help="also save this run in the audit history")
     p.set_defaults(func=run)
 
@@ -61,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
     if not args.model and not args.prediction and not args.score:
         raise GlasswingError(NEEDS_PREDICTIONS)
+    _compare.check(args)
     notes = args.notes
     if args.notes_file:
         try:
@@ -79,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
         selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         four_fifths=args.four_fifths, trusted=args.trust, explain=args.explain if args.model else None,
-        rows=args.rows, title=args.title, version_label=args.version_label, notes=notes,
-        sign_off={"reviewer": args.reviewer})
+        rows=args.rows, burden=args.burden, title=args.title, version_label=args.version_label, notes=notes,
+        sign_off={"reviewer": args.reviewer}, fairness_check=args.fairness_check,
+        confusion_matrices=args.confusion_matrices, compare_model=args.compare_model,
+        compare_resamples=args.compare_resamples)
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
     for d in report.disparities():

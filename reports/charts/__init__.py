@@ -1,6 +1,8 @@
 """Pure plotly figure builders shared by the dashboard and the reports."""
 
+from glasswing.reports.charts._burden import burden_figure
 from glasswing.reports.charts._checks import comparison_figure, confusion_figure, fairness_check_figure
+from glasswing.reports.charts._errors import error_tree_figure
 from glasswing.reports.charts._fairness import (
     calibration_figure,
     disparity_figure,
@@ -35,3 +37,5 @@ __all__ += ["COLORMAPS", "deletion_figure", "group_maps_figure", "heatmap_figure
 __all__ += ["beeswarm_figure", "dependence_figure", "lime_figure", "permutation_importance_figure",
             "shap_importance_figure", "waterfall_figure"]
 __all__ += ["comparison_figure", "confusion_figure", "fairness_check_figure"]
+__all__ += ["error_tree_figure"]
+__all__ += ["burden_figure"]

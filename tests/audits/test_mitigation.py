@@ -98,7 +98,8 @@ def test_exponentiated_gradient_equals_fairlearn_run_directly(german):
     model, train, test = german
     result = audits.mitigate(model, train, test, method="exponentiated_gradient", seed=1)
     base = clone(model.estimator).set_params(model__random_state=1)
-    direct = ExponentiatedGradient(base, DemographicParity(), sample_weight_name="model__sample_weight")
+    direct = ExponentiatedGradient(base, DemographicParity(), sample_weight_name="model__sample_weight",
+                                   max_iter=mit.EG_MAX_ITER)  # the bounded default (fairlearn's is 50)
     direct.fit(train.X, train.y_true, sensitive_features=train.frame["sex"])
     np.testing.assert_array_equal(result.y_pred_after, direct.predict(test.X, random_state=1))
     before, after = result.disparity()

@@ -48,3 +48,30 @@ def test_export_pdf_and_review_the_saved_run(page):
     assert "The four-fifths rule is met" in shown and "sex=female" in shown
     assert page.locator("[data-testid='stException']").count() == 0
     assert "Traceback" not in page.content()
+
+
+def test_sign_off_outlives_another_page_and_the_checked_sections_are_exported(page):
+    _use_the_samples(page)
+    _open(page, "Report")
+    for label, value in (("Model version label", "v2"), ("Reviewer", "Ada Lovelace"), ("Role", "Model risk")):
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        wait_idle(page)
+    _open(page, "Fairness audit")
+    _open(page, "Report")
+    for label, value in (("Model version label", "v2"), ("Reviewer", "Ada Lovelace"), ("Role", "Model risk")):
+        assert page.get_by_label(label, exact=True).input_value() == value, label
+    page.get_by_role("button", name="Run the audit").click()
+    wait_idle(page)
+    page.get_by_text("Audited by", exact=False).wait_for()
+    for text in ("Include the fairness check", "Include the confusion matrix of every group"):
+        page.get_by_text(text, exact=False).click()
+        wait_idle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export HTML").click()
+    with open(download.value.path(), encoding="utf-8") as f:
+        html = f.read()
+    assert "Fairness check: ratios to male" in html and "Confusion matrix by group" in html
+    assert "Ada Lovelace" in html and "Model risk" in html and "<strong>v2</strong>" in html
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -125,6 +125,38 @@ def test_what_if_updates_the_prediction():
     assert metric.value == f"{proba[target]:.3f}"
 
 
+def test_what_if_of_an_unchanged_row_says_no_change_without_a_green_delta():
+    at = seeded()
+    assert not at.exception and not at.error
+    (metric,) = at.metric
+    original = german_model("gbm").estimator.predict_proba(german_frame()[FEATURES].iloc[[0]])[0]
+    assert metric.label == f"Probability of {original.argmax()}"
+    assert metric.value == f"{original.max():.3f}"
+    assert metric.delta == "no change vs the original row"
+    assert metric.proto.color == metric.proto.MetricColor.GRAY  # not green
+    assert metric.proto.direction == metric.proto.MetricDirection.NONE  # no arrow
+    assert not at.warning
+
+
+def test_what_if_keeps_the_change_visible_when_the_class_flips():
+    at = seeded()
+    at.session_state["xt.whatif.0.duration"] = 60  # row 0 is predicted 1; 60 months flips it to 0
+    at.run()
+    assert not at.exception and not at.error
+    pipe = german_model("gbm").estimator
+    before = pipe.predict_proba(german_frame()[FEATURES].iloc[[0]])[0]
+    after = pipe.predict_proba(german_frame()[FEATURES].iloc[[0]].assign(duration=60))[0]
+    assert (before.argmax(), after.argmax()) == (1, 0)  # the planted flip
+    (metric,) = at.metric
+    assert metric.label == "Probability of 1"  # still the original row's class: the change stays visible
+    assert metric.value == f"{after[1]:.3f}"
+    assert metric.delta == f"{after[1] - before[1]:+.3f} vs the original row"
+    assert metric.proto.color == metric.proto.MetricColor.RED
+    (warning,) = at.warning
+    assert warning.value == (f"The prediction flipped: the original row is predicted 1 ({before[1]:.3f}), "
+                             f"the edited row 0 ({after[0]:.3f}). The waterfall explains 0.")
+
+
 def test_a_widget_change_that_needs_no_recomputation_computes_nothing(monkeypatch):
     at = seeded()
     calls = []

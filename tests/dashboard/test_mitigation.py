@@ -82,7 +82,8 @@ def test_reweighing_on_the_samples_before_and_after(german):
     blob = dmit.model_skops(result.model.sha256, result)
     loaded = skops.io.loads(blob, trusted=skops.io.get_untrusted_types(data=blob))
     np.testing.assert_array_equal(loaded.predict(data.X), refit.predict(data.X))
-    assert [b.proto.label for b in at.get("download_button")] == ["Weights (CSV)", "Retrained model (skops)"]
+    assert [b.proto.label for b in at.get("download_button")] == ["Weights (CSV)", "Retrained model (skops)",
+                                                                  "Review queue (CSV)"]  # Review band tab
 
 
 def _shas(train, test):
@@ -103,7 +104,7 @@ def test_every_method_tried_becomes_a_point(german):
     tradeoff = at.get("plotly_chart")[1].proto.spec
     assert "Threshold optimizer (equalized odds)" in tradeoff and "Original model" in tradeoff
     assert dmit.NO_MODEL_EXPORT["threshold_optimizer"] in [c.value for c in at.caption]
-    assert not at.get("download_button")
+    assert [b.proto.label for b in at.get("download_button")] == ["Review queue (CSV)"]
 
 
 def test_model_that_cannot_be_retrained_offers_post_processing(german):

@@ -77,12 +77,15 @@ def test_digits_sample_shows_images_and_accuracy():
     at.button(key=P + "use_samples").click().run()
     assert not at.exception and not at.error
     metrics = _metrics(at)
-    assert metrics["AUC"] == "n/a"
     assert any(c.value.startswith("**digits**: 20 images") for c in at.caption)
     model, images = at.session_state["gw.model"], at.session_state["gw.images"]
     labels = pd.read_csv(sample_dir() / "images" / "labels.csv", dtype=str).sort_values("file")["label"]
     expected = (model.predict(images.images).astype(str) == labels.to_numpy()).mean()
     assert metrics["Accuracy"] == f"{expected:.3f}"
+    # ten classes: the macro one-vs-rest AUC, named, not "n/a" (classes "0".."9" are already sorted)
+    ovr = roc_auc_score(labels, model.predict_proba(images.images), multi_class="ovr", labels=model.classes_)
+    assert metrics["macro one-vs-rest AUC"] == f"{ovr:.3f}"
+    assert any("Macro one-vs-rest AUC: each class's probability" in c.value for c in at.caption)
     assert at.session_state["gw.dataset"] is None
 
 

@@ -227,3 +227,29 @@ def test_gradcam_records_no_graph_below_the_layer_and_never_touches_the_weights_
     assert {name: p.requires_grad for name, p in module.named_parameters()} == before
     assert inside(RED_IN, peak(got[0].values))
     np.testing.assert_allclose(got[4].values, got[0].values, atol=1e-6)
+
+
+@pytest.mark.parametrize(("shape", "kernel", "sigma"), [((2, 3, 32, 32), 5, 2.0), ((1, 3, 20, 28), 9, 1.5),
+                                                        ((1, 1, 7, 9), 7, 3.0)])
+def test_blur_baseline_equals_torchvisions_gaussian_blur(shape, kernel, sigma):
+    from torchvision.transforms.functional import gaussian_blur as reference
+
+    from glasswing.explainers._cam import gaussian_blur
+
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal(shape, dtype=np.float32))
+    expected = reference(x, [kernel, kernel], [sigma, sigma])
+    torch.testing.assert_close(gaussian_blur(x, kernel, sigma), expected, rtol=0, atol=1e-6)
+
+
+def test_integrated_gradients_does_not_import_torchvision():
+    """torchvision loads torch._dynamo (seconds); Integrated Gradients needs neither, for either baseline."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from glasswing import explainers; "
+            "from glasswing.ingest import samples; m = samples.digits_model(); "
+            "img = np.zeros((40, 50, 3), np.uint8); "
+            "[explainers.explain(m, [img], method='integrated_gradients', baseline=b) "
+            "for b in ('black', 'blur')]; print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
