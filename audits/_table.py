@@ -154,16 +154,16 @@ def wrap_label(text: str, width: int = 28, lines: int = 2) -> str:
     >>> wrap_label("F · 25-44")
     'F · 25-44'
     >>> print(wrap_label("Autonomous Region of the Far South-Western Islands · 45-54"))
-    Autonomous Region of the Far
-    South-Western Islan… · 45-54
+    Autonomous Region of the
+    Far South-Western I… · 45-54
     """
     import textwrap
 
     parts = [p.strip() for p in str(text).split(" · ")]
     while True:
         out: list[str] = []
-        for part in parts:
-            pieces = textwrap.wrap(part, width, break_on_hyphens=True) or [part]
+        for k, part in enumerate(parts):  # room for the " ·" that ends a line before the next part
+            pieces = textwrap.wrap(part, width - 2 * (k < len(parts) - 1), break_on_hyphens=True) or [part]
             if out and len(out[-1]) + 3 + len(pieces[0]) <= width:
                 out[-1] += " · " + pieces.pop(0)
             elif out:

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from glasswing.audits._table import label
+from glasswing.audits._table import label, wrap_label
 from glasswing.reports.charts._fairness import FAIL_COLOR, PALETTE, PASS_COLOR, _layout
 
 BAND_COLOR = "rgba(129, 178, 154, 0.25)"
@@ -82,8 +82,10 @@ def confusion_figure(table, *, normalise: bool = True) -> go.Figure:
     groups = list(dict.fromkeys(table["group"]))
     cols = min(4, len(groups))
     nrows = int(np.ceil(len(groups) / cols))
+    # One line per title (a quarter of the width: long names shortened; the hover has them whole).
+    sizes = [int(table[table["group"] == g]["n"].iloc[0]) for g in groups]
     fig = make_subplots(rows=nrows, cols=cols, subplot_titles=[
-        f"{g} (n = {int(table[table['group'] == g]['n'].iloc[0]):,})" for g in groups],
+        f"{wrap_label(str(g), 22, 1)} (n = {n:,})" for g, n in zip(groups, sizes, strict=True)],
         horizontal_spacing=0.08, vertical_spacing=0.25 / max(nrows, 1))
     for k, g in enumerate(groups):
         part = table[table["group"] == g].set_index("cell")

@@ -44,7 +44,7 @@ def tick_labels(labels: Sequence[str], width: int = 18) -> list[str]:
     Examples
     --------
     >>> tick_labels(["F · 25-44", "Autonomous Region of the Far South · 45-54"])
-    ['F · 25-44', 'Autonomous Region<br>of the F… · 45-54']
+    ['F · 25-44', 'Autonomous<br>Region of… · 45-54']
     """
     return [wrap_label(str(text), width).replace("\n", "<br>") for text in labels]
 

@@ -1,7 +1,8 @@
 """Synthetic audits with many intersectional groups of very unequal sizes, for the PDF layout tests.
 
 ``region`` x ``band`` groups: the largest has 4,000 rows, sizes fall geometrically to a handful of rows,
-one region's name is too long for a chart label, and one group gets no positive prediction at all.
+one region's name is too long for two lines of a chart label, and one group gets no positive prediction
+at all.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pandas as pd
 
 from glasswing.ingest import ColumnRoles, Dataset
 
-REGIONS = ("North", "South-East Coastal", "West", "Autonomous Region of the Far South-Western Islands",
-           "Central Highlands", "East", "Lakes", "Capital", "Valley", "Delta")
+REGIONS = ("North", "South-East Coastal", "West",
+           "Autonomous Region of the Far South-Western Islands and Outlying Reefs", "Central Highlands",
+           "East", "Lakes", "Capital", "Valley", "Delta")
 BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 ZERO_POSITIVE = 3  # the fourth group (in order of size) is never predicted positive
 
