@@ -118,6 +118,13 @@ def mitigation(model: Model | None, data: Dataset):
     return None if split is None else mit.run_shown(args, model, *split)
 
 
+def review_band() -> dict | None:
+    """Return the review band last shown on the Mitigation page in this session (plain values), or None."""
+    from glasswing.dashboard._decisions import BAND
+
+    return st.session_state.get(BAND)
+
+
 # ---------------------------------------------------------------------------------------- files
 @st.cache_data(max_entries=8, show_spinner=False)
 def _file(report_json: str, fmt: str) -> bytes:

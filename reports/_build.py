@@ -205,10 +205,22 @@ def mitigation_section(result: Any) -> dict:
     })
 
 
+# ---------------------------------------------------------------------------------------- review band
+def review_band_section(band: Any) -> dict:
+    """Summarise an ``audits.ReviewBand`` (or the dict the dashboard keeps) for the report."""
+    if isinstance(band, Mapping):
+        return json_safe(dict(band))
+    return json_safe({"rule": band.rule, "threshold": band.threshold, "width": band.width, "low": band.low,
+                      "high": band.high, "share_reviewed": band.share_reviewed, "n": int(len(band.in_band)),
+                      "shares": [{"group": g, "n": int(r["n"]), "reviewed": int(r["reviewed"]),
+                                  "share": float(r["share"])} for g, r in band.shares.iterrows()]})
+
+
 # ---------------------------------------------------------------------------------------- builder
 def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explanations: Sequence = (),
                  mitigation: Any = None, title: str = "", version_label: str = "", notes: str = "",
-                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None) -> Report:
+                 sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
+                 review_band: Any = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
 
     Parameters
@@ -229,6 +241,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Reviewer, role, decision, date.
     created_at : str, optional
         ISO timestamp; default now (UTC).
+    review_band : audits.ReviewBand or dict, optional
+        A human-review band: the report states the band and the share of each group routed to review.
 
     Returns
     -------
@@ -264,6 +278,7 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         explanations=figures, mitigation=None if mitigation is None else mitigation_section(mitigation),
         notes=notes, sign_off=sign_off or SignOff(), version_label=version_label,
         created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        review_band=None if review_band is None else review_band_section(review_band),
     )
 
 

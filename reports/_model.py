@@ -127,6 +127,7 @@ class Report:
     roles: dict = field(default_factory=dict)
     explanations: list = field(default_factory=list)
     mitigation: dict | None = None
+    review_band: dict | None = None
     notes: str = ""
     sign_off: SignOff = field(default_factory=SignOff)
     version_label: str = ""

@@ -75,6 +75,11 @@ include_mitigation = st.checkbox(
     "Include the mitigation shown on the Mitigation page" if mitigation is not None
     else "Include a mitigation (run one on the Mitigation page first)",
     value=mitigation is not None, disabled=mitigation is None, key="report.mitigation")
+band = _report.review_band()
+include_band = st.checkbox(
+    "Include the review band set on the Mitigation page" if band is not None
+    else "Include a review band (set one on the Mitigation page first)",
+    value=False, disabled=band is None, key="report.review_band")
 notes = st.text_area("Reviewer notes", key="report.notes", height=120)
 cols = st.columns(4)
 reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
@@ -89,7 +94,8 @@ if audit is not None:
             data, model if model is not None and model.modality == "tabular" else None, metrics=audit,
             explanations=figures, mitigation=mitigation if include_mitigation else None, title=title,
             version_label=version, notes=notes, created_at=ran["created_at"],
-            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date})
+            sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date},
+            review_band=band if include_band else None)
 
 # ---- 3. export and save
 st.subheader("3. Export")
