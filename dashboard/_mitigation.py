@@ -31,7 +31,7 @@ TRIED = "mitigation.tried"  # {"context": ..., "rows": [MitigationResult.summary
 SHOWN = "mitigation.shown"  # the arguments of the run whose result is shown
 RUNNING = "mitigation.running"  # {"label": ..., "message": ...} while a run is in progress
 MAX_RUNS = 16
-STOPPED = ("Stopped {label} at: {message}. Nothing was kept; press **Run mitigation** to start again "
+STOPPED = ("Stopped {label} at: {message}. Nothing was kept; press Run mitigation to start again "
            "(any click while a run is in progress stops it).")
 
 TRAIN_SAMPLE = "The sample's training split (german_train.csv)"
