@@ -172,8 +172,6 @@ def queue_csv(band: audits.ReviewBand, test: Dataset, score) -> bytes:
 
 def band_summary(band: audits.ReviewBand, test: Dataset, sensitive: list) -> dict:
     """Return the band in plain values for the report: its rule, width, the share reviewed per group."""
-    return {"rule": band.rule, "threshold": band.threshold, "width": band.width, "low": band.low,
-            "high": band.high, "share_reviewed": band.share_reviewed, "n": int(len(band.in_band)),
-            "data": test.name, "sensitive": list(sensitive),
-            "shares": [{"group": g, "n": int(r["n"]), "reviewed": int(r["reviewed"]),
-                        "share": float(r["share"])} for g, r in band.shares.iterrows()]}
+    from glasswing.reports._build import review_band_section
+
+    return {**review_band_section(band), "data": test.name, "sensitive": list(sensitive)}

@@ -32,7 +32,7 @@ SHOWN = "mitigation.shown"  # the arguments of the run whose result is shown
 UPLOADED = "mitigation.uploaded"  # (name, bytes) of the last training upload, for the shown result elsewhere
 RUNNING = "mitigation.running"  # {"label": ..., "message": ...} while a run is in progress
 MAX_RUNS = 16
-STOPPED = ("Stopped {label} at: {message}. Nothing was kept; press **Run mitigation** to start again "
+STOPPED = ("Stopped {label} at: {message}. Nothing was kept; press Run mitigation to start again "
            "(any click while a run is in progress stops it).")
 
 TRAIN_SAMPLE = "The sample's training split (german_train.csv)"

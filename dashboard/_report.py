@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from glasswing import audits, reports
-from glasswing.dashboard._counterfactuals import SHOWN as BURDEN_SHOWN  # the burden the Fairness page shows
 from glasswing.audits._fairness_check import default_reference
+from glasswing.dashboard._counterfactuals import SHOWN as BURDEN_SHOWN  # the burden the Fairness page shows
 from glasswing.dashboard._state import roles_key
 from glasswing.ingest import Dataset, Model
 from glasswing.reports._build import NO_AUDIT
@@ -149,6 +149,13 @@ def model_comparison(data: Dataset, model: Model, other: Model, sensitive: list[
     return cv._compare(data.sha256, model.sha256, other.sha256, roles_key(data), tuple(sensitive),
                        tuple(sorted(bins.items())), 0, None, (), threshold, min_n, selected or "",
                        _data=data, _a=model, _b=other)
+
+
+def review_band() -> dict | None:
+    """Return the review band last shown on the Mitigation page in this session (plain values), or None."""
+    from glasswing.dashboard._decisions import BAND
+
+    return st.session_state.get(BAND)
 
 
 # ---------------------------------------------------------------------------------------- files

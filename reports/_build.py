@@ -243,12 +243,24 @@ def check_sections(metrics: Any, *, fairness_check: Any = False, confusion_matri
     return out
 
 
+# ---------------------------------------------------------------------------------------- review band
+def review_band_section(band: Any) -> dict:
+    """Summarise an ``audits.ReviewBand`` (or the dict the dashboard keeps) for the report."""
+    if isinstance(band, Mapping):
+        return json_safe(dict(band))
+    return json_safe({"rule": band.rule, "threshold": band.threshold, "width": band.width, "low": band.low,
+                      "high": band.high, "share_reviewed": band.share_reviewed, "n": int(len(band.in_band)),
+                      "shares": [{"group": g, "n": int(r["n"]), "reviewed": int(r["reviewed"]),
+                                  "share": float(r["share"])} for g, r in band.shares.iterrows()]})
+
+
 # ---------------------------------------------------------------------------------------- builder
 def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explanations: Sequence = (),
                  mitigation: Any = None, burden: Any = None, title: str = "", version_label: str = "",
                  notes: str = "", sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
                  fairness_check: Any = False, confusion_matrices: bool = False,
-                 comparison: Any = None, errors: Any = None) -> Report:
+                 comparison: Any = None, errors: Any = None,
+                 review_band: Any = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
 
     Parameters
@@ -281,6 +293,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         Add a second model compared on the same rows (``audits.compare_models``).
     errors : audits.ErrorAnalysis or dict, optional
         An error analysis to include (its worst cohorts; ``reports._errors_section``).
+    review_band : audits.ReviewBand or dict, optional
+        A human-review band: the report states the band and the share of each group routed to review.
 
     Returns
     -------
@@ -320,6 +334,7 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         notes=notes, sign_off=sign_off or SignOff(), version_label=version_label, **checks,
         created_at=created_at or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         errors=None if errors is None else errors_section(errors),
+        review_band=None if review_band is None else review_band_section(review_band),
     )
 
 

@@ -131,6 +131,7 @@ class Report:
     confusion: list | None = None  # audits._fairness_check.confusion_dict(): one 2 x 2 matrix per group
     comparison: dict | None = None  # audits.ModelComparison.to_dict(), without the two full audits
     burden: dict | None = None  # the recourse burden by group (audits.RecourseBurden.to_dict())
+    review_band: dict | None = None
     notes: str = ""
     errors: dict | None = None
     sign_off: SignOff = field(default_factory=SignOff)

@@ -100,6 +100,11 @@ include_burden = st.checkbox(
     "Include the recourse burden shown on the Fairness page" if burden is not None
     else "Include the recourse burden (compute it on the Fairness page first)",
     value=burden is not None, disabled=burden is None, key="report.burden")
+band = _report.review_band()
+include_band = st.checkbox(
+    "Include the review band set on the Mitigation page" if band is not None
+    else "Include a review band (set one on the Mitigation page first)",
+    value=False, disabled=band is None, key="report.review_band")
 notes = st.text_area("Reviewer notes", key="report.notes", height=120)
 cols = st.columns(4)
 reviewer = cols[0].text_input("Reviewer", key="report.reviewer")
@@ -121,7 +126,7 @@ if audit is not None:
             version_label=version, notes=notes, created_at=ran["created_at"],
             sign_off={"reviewer": reviewer, "role": role, "decision": decision, "date": date},
             fairness_check=include_check, confusion_matrices=include_confusion, comparison=comparison,
-            errors=errors)
+            errors=errors, review_band=band if include_band else None)
 
 # ---- 3. export and save
 st.subheader("3. Export")
