@@ -127,10 +127,13 @@ ONNX_NO_CLASSES = ("'{name}' does not say how many classes it predicts; add a 'c
 MODEL_FEATURES_MISSING = ("The model expects columns that {data} does not have: {missing} (names are "
                           "matched as given, then with '-', spaces and dots read as '_'); it has: "
                           "{available}.")
+NOTE_RENAMED_INPUTS = ("'{model}' names its inputs {inputs}, so they are read from the columns {columns} "
+                       "(names matched with '-', spaces and dots read as '_').")
 NOTE_NUMERIC_INPUTS = ("'{model}' takes one numeric matrix of {count} columns, so it is given the numeric "
                        "feature columns {columns}; the text columns {skipped} are left out.")
-MODEL_FEATURE_COUNT = ("The model takes {expected} input columns but '{data}' has {actual} feature "
-                       "columns; choose the features the model was trained on.")
+MODEL_NUMERIC_COUNT = ("'{model}' takes one numeric matrix of {expected} columns, but {data} has {actual} "
+                       "numeric columns ({columns}); choose the model's input columns, in training order "
+                       "(--features on the command line, 'Features (model inputs)' in the dashboard).")
 MODEL_IS_IMAGE = ("'{model}' is an image model, so it cannot score the table '{data}'; load images "
                   "instead.")
 MODEL_IS_TABULAR = "'{model}' is a tabular model, so it cannot score images; load a table instead."

@@ -29,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     given.add_argument("--data", metavar="FILE", help="CSV or Parquet file holding the rows (tabular models)")
     given.add_argument("--image", metavar="FILE", help="image file (PNG, JPEG; image models)")
     p.add_argument("--rows", metavar="SPEC", help="rows of --data: 7, 0:100 (end excluded) or 3,7,9")
+    p.add_argument("--features", nargs="+", metavar="COL",
+                   help="the model's input columns of --data (default: the columns it names, matched as "
+                        "given or with '-', spaces and dots read as '_'; for a one-matrix ONNX model, the "
+                        "numeric columns)")
     p.add_argument("--method", required=True, metavar="NAME",
                    help="a registry name: shap, lime, permutation_importance, gradcam, ...")
     p.add_argument("--target", metavar="CLASS",
@@ -103,9 +107,11 @@ def run(args: argparse.Namespace) -> int:
     params = _params(args.param, spec)
     if args.image is not None:
         return _explain_image(model, args, params, out)
-    frame, _ = ingest.read_table(args.data)
-    rows = explainers.rows_from_spec(args.rows, len(frame))
-    result = _api.explain(model, frame, rows=rows, method=args.method, target=args.target, **params)
+    data = ingest.load_dataset(args.data, features=args.features)
+    for note in ingest.input_notes(model, data):  # which columns feed the model, when not as named
+        print(f"Note: {note}")
+    rows = explainers.rows_from_spec(args.rows, len(data))
+    result = _api.explain(model, data, rows=rows, method=args.method, target=args.target, **params)
     index = rows if spec.scope == "local" else ["all"]
     table = explainers.attribution_frame(result, index=index)
     table.index.name = "row"
