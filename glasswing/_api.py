@@ -51,7 +51,8 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 # ---------------------------------------------------------------------------------------------- loading
 def load_model(source: Any, *, trusted: bool = False, architecture: str | None = None,
-               class_names: Sequence[str] | str | None = None, name: str | None = None) -> Model:
+               class_names: Sequence[str] | str | None = None, name: str | None = None,
+               preprocess: Any = None) -> Model:
     """Load a classifier from a model file, safely (no code runs unless ``trusted=True``).
 
     Parameters
@@ -69,6 +70,9 @@ def load_model(source: Any, *, trusted: bool = False, architecture: str | None =
         Names of an image model's classes in output order (``["cat", "dog"]`` or ``"cat,dog"``).
     name : str, optional
         Display name; defaults to the file's name.
+    preprocess : glasswing.ingest.ImagePreprocess or dict, optional
+        How images become an image model's input, where the file does not say (``{"size": [224, 224],
+        "mean": [...], "std": [...]}``; the command line's ``--input-size``, ``--mean``, ``--std``).
 
     Returns
     -------
@@ -94,7 +98,8 @@ def load_model(source: Any, *, trusted: bool = False, architecture: str | None =
     """
     from glasswing import ingest
 
-    model = ingest.load_model(source, name=name, trusted=trusted, architecture=architecture)
+    model = ingest.load_model(source, name=name, trusted=trusted, architecture=architecture,
+                              preprocess=preprocess)
     if class_names:
         names = ingest.parse_class_names(class_names) if isinstance(class_names, str) else list(class_names)
         model = ingest.with_class_names(model, names)

@@ -116,8 +116,9 @@ UNKNOWN_ARCHITECTURE = ("Architecture '{architecture}' is not known; use glasswi
 WEIGHTS_DO_NOT_FIT = ("The weights in '{name}' do not fit architecture '{architecture}' ({missing} "
                       "missing and {unexpected} unexpected tensors, e.g. '{example}').")
 NEEDS_PREPROCESS = ("'{name}' is an image model without preprocessing information; give its input "
-                    "size, mean and std (preprocess=ImagePreprocess(...), or 'Image preprocessing' "
-                    "in the dashboard).")
+                    "size, mean and std (--input-size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 "
+                    "or --preprocess FILE.json on the command line, 'Set the image preprocessing' in the "
+                    "dashboard, preprocess={{\"size\": [224, 224], ...}} in Python).")
 BAD_PREPROCESS = "The image preprocessing {value!r} is not valid: {reason}."
 IMAGE_MODEL_FAILED = "'{name}' could not run on a {channels} x {height} x {width} image batch: {reason}."
 ONNX_NO_CLASSES = ("'{name}' does not say how many classes it predicts; add a 'class_names' entry "
