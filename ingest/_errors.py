@@ -151,6 +151,13 @@ IMAGES_TOO_MANY_PIXELS = ("'{name}' holds {megapixels:,.0f} megapixels of images
 IMAGE_OUT_OF_MEMORY = ("'{name}' is too large to decode in this machine's memory; upload fewer or smaller "
                        "images.")
 IMAGES_NONE = "'{name}' contains no images (PNG, JPEG, BMP, GIF, WebP or TIFF)."
+IMAGES_ZIP_NOT_ALONE = ("The upload holds {what}, and a zip is read only on its own; upload one zip, or the "
+                        "images (and a labels.csv) without a zip, and remove the rest from the list (the x "
+                        "beside each file).")
+IMAGE_LABELS_NOT_CLASSES = ("The model predicts the classes {classes}, but the images are labelled {values}; "
+                            "name the model's classes in output order to match the labels ('Class names' on "
+                            "the Model & data page, --class-names on the command line), or correct the "
+                            "labels table.")
 IMAGES_TOO_MANY = "'{name}' contains {count:,} images, more than the {limit:,} Glasswing reads at once."
 IMAGES_DUPLICATE_NAMES = "More than one image is named '{file}'; give each image a different file name."
 LABELS_NO_FILE_COLUMN = ("The labels table '{name}' needs a 'file' column naming each image; it has: "

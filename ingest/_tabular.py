@@ -16,6 +16,7 @@ from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import (
     CLASSES_DO_NOT_MATCH,
     FILE_EMPTY,
+    IMAGE_LABELS_NOT_CLASSES,
     MODEL_IS_IMAGE,
     MODEL_IS_TABULAR,
     NOTE_DUPLICATES_DIFFER,
@@ -409,8 +410,8 @@ def check_model_fits(model: Model, data: Any) -> tuple[str, ...]:
             raise IngestError(MODEL_IS_TABULAR.format(model=model.name))
         labels = sorted({str(v) for v in data.labels or ()})
         if labels and not set(labels) <= set(classes):
-            raise IngestError(CLASSES_DO_NOT_MATCH.format(classes=listing(classes, limit=10),
-                                                          column="image labels", values=listing(labels)))
+            raise IngestError(IMAGE_LABELS_NOT_CLASSES.format(classes=listing(classes, limit=10),
+                                                              values=listing(labels, limit=10)))
         return ()
     if model.modality != "tabular":
         raise IngestError(MODEL_IS_IMAGE.format(model=model.name, data=data.name))
