@@ -30,9 +30,9 @@ BAD_SOURCE = "Cannot read from a {kind}; give a file path, bytes or an open bina
 # --- tables ---------------------------------------------------------------------------------------------
 TABLE_BINARY = "'{name}' is not a CSV or Parquet table (it looks like a binary file)."
 TABLE_UNREADABLE = "'{name}' could not be read as a {fmt} table: {reason}."
-TABLE_BAD_ENCODING = ("'{name}' is neither UTF-8 nor Windows-1252/Latin-1 text (the byte value 0x{byte:02X} "
-                      "at position {position:,} of the file cannot be decoded); save it as UTF-8 (\"CSV "
-                      "UTF-8\" in Excel) and upload it again.")
+TABLE_BAD_ENCODING = ("'{name}' is not UTF-8 text: the byte at position {position:,} of the file (value "
+                      "0x{byte:02X}) is not valid UTF-8, and the file does not read as Windows-1252 or "
+                      "Latin-1 text either; save it as UTF-8 (\"CSV UTF-8\" in Excel) and upload it again.")
 TABLE_NO_ROWS = "'{name}' has a header but no data rows."
 TABLE_TOO_MANY_COLUMNS = ("'{name}' has {count:,} columns, more than the {limit:,} Glasswing reads; keep "
                           "only the columns the audit needs.")

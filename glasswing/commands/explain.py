@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if args.image is not None:
         return _explain_image(model, args, params, out)
     data = ingest.load_dataset(args.data, features=args.features)
-    for note in ingest.input_notes(model, data):  # which columns feed the model, when not as named
+    for note in (*data.notes, *ingest.input_notes(model, data)):  # the encoding read; how columns feed it
         print(f"Note: {note}")
     rows = explainers.rows_from_spec(args.rows, len(data))
     result = _api.explain(model, data, rows=rows, method=args.method, target=args.target, **params)
