@@ -135,11 +135,11 @@ def filter_widgets(model: Model, data: Dataset) -> np.ndarray:
 
 def what_if_inputs(model: Model, data: Dataset, row: int) -> dict:
     """One widget per model feature, filled with the row's values; categories can be typed in."""
-    tm = explainers.tabular_model(model)
     known = explainers.known_categories(model, data.frame)
     values = {}
     columns = st.columns(3)
-    for i, feature in enumerate(tm.features or data.roles.features):
+    fed = model.input_frame(data.frame if model.feature_names else data.X).columns  # as the data names them
+    for i, feature in enumerate(fed):
         current = data.frame[feature].iloc[row]
         key = f"xt.whatif.{row}.{feature}"
         with columns[i % 3]:

@@ -119,17 +119,21 @@ def trust_needed(upload: Any) -> tuple[str, ...]:
 
 
 def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architecture: str | None,
-                 preprocess: Any) -> None:
+                 preprocess: Any, class_names: str = "") -> None:
     """Parse the uploaded model and/or data and store them; on any error nothing is stored.
 
-    A model uploaded together with data must fit it (``ingest.check_model_fits``); a model or data
-    uploaded alone keeps what was loaded before for the other part.
+    A model uploaded together with data must fit it (``ingest.check_model_fits``), after an image model's
+    classes are given ``class_names`` (comma-separated, in output order); a model or data uploaded alone
+    keeps what was loaded before for the other part.
     """
     new_model = _state.model()
     if model_file is not None:
         data = model_file.getvalue()
         new_model = model(digest(data), model_file.name, trusted, architecture or None,
                           ingest.as_preprocess(preprocess), data)
+        names = ingest.parse_class_names(class_names)
+        if names and new_model.modality == "image":
+            new_model = ingest.with_class_names(new_model, names)
     files = [f for f in (data_files if isinstance(data_files, list) else [data_files]) if f is not None]
     if not files:
         _state.put(_state.MODEL, new_model)

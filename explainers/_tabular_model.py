@@ -18,7 +18,6 @@ from glasswing.explainers._registry import ExplainerError
 
 log = logging.getLogger(__name__)
 
-MISSING_COLUMNS = "The rows lack the column(s) {missing} that the model needs; they have: {have}."
 NOT_A_TABLE = "Tabular explainers take a table of rows (a pandas DataFrame); got {kind}."
 NO_ROWS = "There are no rows to explain."
 UNSEEN_CATEGORY = "'{value}' is not a value of {feature} seen in training; known values: {known}."
@@ -66,16 +65,14 @@ class TabularModel:
         return "an ONNX model" if self.model.kind == "onnx" else f"a {self.model.kind} model"
 
     def select(self, inputs: Any) -> pd.DataFrame:
-        """Return the model's feature columns of ``inputs`` in order (a sentence if some are missing)."""
+        """Return the columns of ``inputs`` that feed the model, in its order, as ``inputs`` names them.
+
+        Matched by ``Model.input_frame``: by name, then with ``-``, spaces and dots read as ``_`` (skl2onnx's
+        renaming); a nameless ONNX model takes the numeric columns. A sentence names what is missing.
+        """
         if not isinstance(inputs, pd.DataFrame):
             raise ExplainerError(NOT_A_TABLE.format(kind=type(inputs).__name__))
-        if self.features is None:
-            return inputs
-        missing = [f for f in self.features if f not in inputs.columns]
-        if missing:
-            raise ExplainerError(MISSING_COLUMNS.format(missing=", ".join(missing),
-                                                        have=", ".join(map(str, inputs.columns))))
-        return inputs.loc[:, list(self.features)]
+        return self.model.input_frame(inputs, data="the table")
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Return the preprocessed matrix the final estimator sees (dense float)."""
@@ -220,9 +217,10 @@ def known_categories(model: Any, reference: pd.DataFrame | None = None) -> dict[
     """
     tm = tabular_model(model)
     known = dict(tm.categories)
-    if reference is not None:
-        for c in tm.features or reference.columns:
-            if c not in known and c in reference and not pd.api.types.is_numeric_dtype(reference[c]):
+    if reference is not None:  # the reference's own names (an ONNX input may be spelt with '_')
+        columns = model.input_columns(list(reference.columns))[0] if tm.features else reference.columns
+        for c in columns:
+            if c not in known and not pd.api.types.is_numeric_dtype(reference[c]):
                 known[c] = tuple(sorted(pd.unique(reference[c].dropna()).tolist(), key=str))
     return known
 

@@ -55,7 +55,8 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 # ---------------------------------------------------------------------------------------------- loading
 def load_model(source: Any, *, trusted: bool = False, architecture: str | None = None,
-               class_names: Sequence[str] | str | None = None, name: str | None = None) -> Model:
+               class_names: Sequence[str] | str | None = None, name: str | None = None,
+               preprocess: Any = None) -> Model:
     """Load a classifier from a model file, safely (no code runs unless ``trusted=True``).
 
     Parameters
@@ -73,6 +74,9 @@ def load_model(source: Any, *, trusted: bool = False, architecture: str | None =
         Names of an image model's classes in output order (``["cat", "dog"]`` or ``"cat,dog"``).
     name : str, optional
         Display name; defaults to the file's name.
+    preprocess : glasswing.ingest.ImagePreprocess or dict, optional
+        How images become an image model's input, where the file does not say (``{"size": [224, 224],
+        "mean": [...], "std": [...]}``; the command line's ``--input-size``, ``--mean``, ``--std``).
 
     Returns
     -------
@@ -98,7 +102,8 @@ def load_model(source: Any, *, trusted: bool = False, architecture: str | None =
     """
     from glasswing import ingest
 
-    model = ingest.load_model(source, name=name, trusted=trusted, architecture=architecture)
+    model = ingest.load_model(source, name=name, trusted=trusted, architecture=architecture,
+                              preprocess=preprocess)
     if class_names:
         names = ingest.parse_class_names(class_names) if isinstance(class_names, str) else list(class_names)
         model = ingest.with_class_names(model, names)
@@ -272,13 +277,14 @@ def audit(data: Any = None, model: Any = None, *, y_true: Any = None, y_pred: An
 def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitive_features=None,
            threshold=None, pos_label=None, label_map=None, selected=None, bins=None, merge_rare=0,
            min_group_size=30, include_small_groups=False, four_fifths=0.8, confidence=0.95, trusted=False,
-           use_scores=None, n_boot=1000, seed=0, fit_model=False, duckdb=True):
+           use_scores=None, n_boot=1000, seed=0, fit_model=False, duckdb=True, features=None):
     """Return (GroupMetrics, dataset or None, model or None, about): ``audit`` and the command line's audit.
 
     ``about`` says what was audited (data name and digest, rows, engine, where predictions came from), as
     ``glasswing audit --json`` writes it under ``"source"``. ``fit_model`` maps the target onto the
     model's classes and checks that the model fits the data first, and ``duckdb=False`` reads Parquet into
-    pandas (``glasswing report``, which reports the rows).
+    pandas (``glasswing report``, which reports the rows). ``features`` names the model's input columns
+    (``glasswing audit --features``).
     """
     from dataclasses import replace
 
@@ -302,8 +308,9 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
             None, None, about
     dataset = _dataset(data, y_true=y_true, y_pred=y_pred, y_score=y_score,
                        sensitive_features=sensitive_features,
-                       pos_label=None if model is not None else pos_label)
+                       pos_label=None if model is not None else pos_label, features=features)
     model = _model(model, trusted)
+    fed = ingest.input_notes(model, dataset) if model is not None and model.modality == "tabular" else ()
     if model is None:  # the label as the data holds it ("1" is 1; a binarised target's is 1)
         pos_label = dataset.roles.positive_label
     elif pos_label is not None and model.modality == "tabular":  # "1" from a command line is the class 1
@@ -315,7 +322,7 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
                                              label_map=label_map or None)
         ingest.check_model_fits(model, dataset)
         if model.feature_names:  # the report lists the model's inputs, not every other column of the file
-            dataset = dataset.with_roles(features=tuple(model.feature_names))
+            dataset = dataset.with_roles(features=tuple(model.input_frame(dataset.frame).columns))
         pos_label = dataset.roles.positive_label
     bins = bins if isinstance(bins, Mapping) or bins is None else ingest.parse_bins(bins)
     gm = audits.audit_dataset(dataset, model, threshold=threshold, pos_label=pos_label, use_scores=use_scores,
@@ -329,6 +336,7 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
              "predictions": f"model {model.name}" if model is not None
              else f"column {roles.prediction if roles.prediction and not use_scores else roles.score}",
              "notes": list(dataset.notes)}  # what the table reader noted (renamed columns)
+    about["notes"] += fed  # how the columns feed the model (inputs spelt otherwise, numeric columns)
     if model is not None:
         about["model_sha256"] = model.sha256
     return gm, dataset, model, about
@@ -383,7 +391,8 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-def _dataset(data, *, y_true=None, y_pred=None, y_score=None, sensitive_features=None, pos_label=None):
+def _dataset(data, *, y_true=None, y_pred=None, y_score=None, sensitive_features=None, pos_label=None,
+             features=None):
     """Return ``data`` as an ``ingest.Dataset``.
 
     A Dataset gets the roles given here, a table's columns are named, arrays go into a table of their own.
@@ -401,7 +410,7 @@ def _dataset(data, *, y_true=None, y_pred=None, y_score=None, sensitive_features
                  else tuple(sensitive_features) if sensitive_features is not None else None)
     if isinstance(data, ingest.Dataset):
         given = (("target", y_true), ("prediction", y_pred), ("score", y_score), ("sensitive", sensitive),
-                 ("positive_label", pos_label))
+                 ("positive_label", pos_label), ("features", None if features is None else tuple(features)))
         changes = {k: v for k, v in given if v is not None}
         if y_score is not None and y_pred is None:
             changes["prediction"] = None
@@ -411,7 +420,7 @@ def _dataset(data, *, y_true=None, y_pred=None, y_score=None, sensitive_features
     if y_true is None:
         raise GlasswingError(NEEDS_TARGET)
     return ingest.load_dataset(data, target=y_true, prediction=y_pred, score=y_score,
-                               sensitive=sensitive or (), positive_label=pos_label)
+                               sensitive=sensitive or (), positive_label=pos_label, features=features)
 
 
 def _arrays_dataset(y_true, y_pred, y_score, sensitive_features, pos_label):
@@ -516,7 +525,7 @@ def explain(model: Model, inputs: Any, *, method: str, target: Any = None, rows:
         return explainers.Explanations(explainers.explain(model, images, method=method, target=target,
                                                           **params))
     if isinstance(inputs, ingest.Dataset):
-        frame = inputs.frame.loc[:, list(model.feature_names)] if model.feature_names else inputs.X
+        frame = model.input_frame(inputs.frame if model.feature_names else inputs.X, data=f"'{inputs.name}'")
     elif isinstance(inputs, pd.DataFrame):
         frame = inputs
     else:

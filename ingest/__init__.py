@@ -30,7 +30,7 @@ from glasswing.ingest._model_files import (
 )
 from glasswing.ingest._roles import ColumnRoles, suggest_roles, validate_roles
 from glasswing.ingest._source import MAX_FILE_MB
-from glasswing.ingest._tabular import check_model_fits, load_dataset, read_table, table_notes
+from glasswing.ingest._tabular import check_model_fits, input_notes, load_dataset, read_table, table_notes
 
 __all__ = [
     "CODE_RUNNING_FORMATS",
@@ -56,6 +56,7 @@ __all__ = [
     "detect_model_format",
     "group_columns",
     "group_frame",
+    "input_notes",
     "load_dataset",
     "load_image",
     "load_images",

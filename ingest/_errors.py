@@ -30,9 +30,9 @@ BAD_SOURCE = "Cannot read from a {kind}; give a file path, bytes or an open bina
 # --- tables ---------------------------------------------------------------------------------------------
 TABLE_BINARY = "'{name}' is not a CSV or Parquet table (it looks like a binary file)."
 TABLE_UNREADABLE = "'{name}' could not be read as a {fmt} table: {reason}."
-TABLE_BAD_ENCODING = ("'{name}' is neither UTF-8 nor Windows-1252/Latin-1 text (the byte value 0x{byte:02X} "
-                      "at position {position:,} of the file cannot be decoded); save it as UTF-8 (\"CSV "
-                      "UTF-8\" in Excel) and upload it again.")
+TABLE_BAD_ENCODING = ("'{name}' is not UTF-8 text: the byte at position {position:,} of the file (value "
+                      "0x{byte:02X}) is not valid UTF-8, and the file does not read as Windows-1252 or "
+                      "Latin-1 text either; save it as UTF-8 (\"CSV UTF-8\" in Excel) and upload it again.")
 TABLE_NO_ROWS = "'{name}' has a header but no data rows."
 TABLE_TOO_MANY_COLUMNS = ("'{name}' has {count:,} columns, more than the {limit:,} Glasswing reads; keep "
                           "only the columns the audit needs.")
@@ -116,8 +116,9 @@ UNKNOWN_ARCHITECTURE = ("Architecture '{architecture}' is not known; use glasswi
 WEIGHTS_DO_NOT_FIT = ("The weights in '{name}' do not fit architecture '{architecture}' ({missing} "
                       "missing and {unexpected} unexpected tensors, e.g. '{example}').")
 NEEDS_PREPROCESS = ("'{name}' is an image model without preprocessing information; give its input "
-                    "size, mean and std (preprocess=ImagePreprocess(...), or 'Image preprocessing' "
-                    "in the dashboard).")
+                    "size, mean and std (--input-size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 "
+                    "or --preprocess FILE.json on the command line, 'Set the image preprocessing' in the "
+                    "dashboard, preprocess={{\"size\": [224, 224], ...}} in Python).")
 BAD_PREPROCESS = "The image preprocessing {value!r} is not valid: {reason}."
 IMAGE_MODEL_FAILED = "'{name}' could not run on a {channels} x {height} x {width} image batch: {reason}."
 ONNX_NO_CLASSES = ("'{name}' does not say how many classes it predicts; add a 'class_names' entry "
@@ -127,10 +128,13 @@ ONNX_NO_CLASSES = ("'{name}' does not say how many classes it predicts; add a 'c
 MODEL_FEATURES_MISSING = ("The model expects columns that {data} does not have: {missing} (names are "
                           "matched as given, then with '-', spaces and dots read as '_'); it has: "
                           "{available}.")
+NOTE_RENAMED_INPUTS = ("'{model}' names its inputs {inputs}, so they are read from the columns {columns} "
+                       "(names matched with '-', spaces and dots read as '_').")
 NOTE_NUMERIC_INPUTS = ("'{model}' takes one numeric matrix of {count} columns, so it is given the numeric "
                        "feature columns {columns}; the text columns {skipped} are left out.")
-MODEL_FEATURE_COUNT = ("The model takes {expected} input columns but '{data}' has {actual} feature "
-                       "columns; choose the features the model was trained on.")
+MODEL_NUMERIC_COUNT = ("'{model}' takes one numeric matrix of {expected} columns, but {data} has {actual} "
+                       "numeric columns ({columns}); choose the model's input columns, in training order "
+                       "(--features on the command line, 'Features (model inputs)' in the dashboard).")
 MODEL_IS_IMAGE = ("'{model}' is an image model, so it cannot score the table '{data}'; load images "
                   "instead.")
 MODEL_IS_TABULAR = "'{model}' is a tabular model, so it cannot score images; load a table instead."
@@ -147,6 +151,13 @@ IMAGES_TOO_MANY_PIXELS = ("'{name}' holds {megapixels:,.0f} megapixels of images
 IMAGE_OUT_OF_MEMORY = ("'{name}' is too large to decode in this machine's memory; upload fewer or smaller "
                        "images.")
 IMAGES_NONE = "'{name}' contains no images (PNG, JPEG, BMP, GIF, WebP or TIFF)."
+IMAGES_ZIP_NOT_ALONE = ("The upload holds {what}, and a zip is read only on its own; upload one zip, or the "
+                        "images (and a labels.csv) without a zip, and remove the rest from the list (the x "
+                        "beside each file).")
+IMAGE_LABELS_NOT_CLASSES = ("The model predicts the classes {classes}, but the images are labelled {values}; "
+                            "name the model's classes in output order to match the labels ('Class names' on "
+                            "the Model & data page, --class-names on the command line), or correct the "
+                            "labels table.")
 IMAGES_TOO_MANY = "'{name}' contains {count:,} images, more than the {limit:,} Glasswing reads at once."
 IMAGES_DUPLICATE_NAMES = "More than one image is named '{file}'; give each image a different file name."
 LABELS_NO_FILE_COLUMN = ("The labels table '{name}' needs a 'file' column naming each image; it has: "

@@ -39,6 +39,7 @@ from glasswing.ingest._errors import (
     IMAGES_TOO_MANY,
     IMAGES_TOO_MANY_PIXELS,
     IMAGES_TOO_MUCH_DATA,
+    IMAGES_ZIP_NOT_ALONE,
     LABELS_MISSING,
     LABELS_NO_FILE_COLUMN,
     IngestError,
@@ -276,7 +277,16 @@ def _count_images(entries: list) -> int:
 def _entries(source: Any, name: str) -> tuple[list[tuple[str, bytes]], str | None, bool]:
     """Return ``(member, bytes)`` pairs, the SHA-256 of a zip or image file, and whether it is one image."""
     if isinstance(source, (list, tuple)):
-        return [(str(PurePosixPath(str(n)).name), bytes(d)) for n, d in source], None, False
+        entries = [(str(PurePosixPath(str(n)).name), bytes(d)) for n, d in source]
+        zips = [n for n, d in entries if d[:2] == b"PK" and zipfile.is_zipfile(io.BytesIO(d))]
+        if zips and len(entries) > 1:  # e.g. a second zip added beside one that failed to load
+            named, others = listing(f"'{z}'" for z in zips), len(entries) - len(zips)
+            what = (f"{len(zips)} zips ({named})" if len(zips) > 1 else f"the zip {named}") + (
+                f" and {others} other file(s)" if others else "")
+            raise IngestError(IMAGES_ZIP_NOT_ALONE.format(what=what))
+        if len(entries) == 1 and zips:
+            return _zip_entries(entries[0][1], name), sha256_hex(entries[0][1]), False
+        return entries, None, False
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
         return _folder_entries(Path(source), name), None, False
     data = read_bytes(source, name)

@@ -15,7 +15,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from glasswing.ingest._errors import MODEL_FAILED_ON_DATA, MODEL_FEATURES_MISSING, IngestError, listing
+from glasswing.ingest._errors import (
+    MODEL_FAILED_ON_DATA,
+    MODEL_FEATURES_MISSING,
+    MODEL_NUMERIC_COUNT,
+    IngestError,
+    listing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,31 +267,69 @@ class Model:
         return found, missing
 
     def numeric_inputs(self, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-        """Return the columns of ``frame`` a one-matrix model is given, and the ones left out.
+        """Return the numeric (and boolean) columns of ``frame`` (a one-matrix model's inputs) and the rest.
 
-        All columns when every one is numeric; otherwise the numeric (and boolean) ones, when a model
-        of unknown input width is given them or their count is its width (``info["n_features"]``).
+        Examples
+        --------
+        >>> m = Model(name="m.onnx", kind="onnx", modality="tabular", classes_=np.array([0, 1]))
+        >>> m.numeric_inputs(pd.DataFrame({"age": [31], "sex": ["F"], "hours": [40.0]}))
+        (['age', 'hours'], ['sex'])
         """
         numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                    or pd.api.types.is_bool_dtype(frame[c])]
-        width = self.info.get("n_features")
-        if len(numeric) == frame.shape[1] or (width is not None and len(numeric) != width):
-            return list(frame.columns), []
         return numeric, [c for c in frame.columns if c not in numeric]
+
+    def input_frame(self, frame: pd.DataFrame, *, data: str = "the data") -> pd.DataFrame:
+        """Return the columns of ``frame`` feeding this tabular model, in its order, under ``frame``'s names.
+
+        A model with :attr:`feature_names` takes the columns :meth:`input_columns` matches (by name, then
+        with ``-``, spaces and dots read as ``_``). A nameless ONNX model takes one numeric matrix: the
+        numeric columns of ``frame`` (their count must be its input width, ``info["n_features"]``, where
+        the graph states one). Other nameless models take ``frame`` as it is.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Rows holding at least the model's inputs.
+        data : str, default "the data"
+            What ``frame`` is, for the sentences ("'adult.csv'", "the rows").
+
+        Raises
+        ------
+        IngestError
+            Naming the inputs ``frame`` lacks, or the numeric columns that do not make the model's width.
+
+        Examples
+        --------
+        >>> m = Model(name="m", kind="onnx", modality="tabular", classes_=np.array([0, 1]),
+        ...           feature_names=("age", "education_num"))
+        >>> m.input_frame(pd.DataFrame({"sex": ["F"], "education-num": [9], "age": [31]})).columns.tolist()
+        ['age', 'education-num']
+        """
+        if self.feature_names is not None:
+            found, missing = self.input_columns(list(frame.columns))
+            if missing:
+                raise IngestError(MODEL_FEATURES_MISSING.format(data=data, missing=listing(missing),
+                                                                available=listing(frame.columns, 20)))
+            return frame.loc[:, found]
+        if self.kind != "onnx":
+            return frame
+        numeric, _ = self.numeric_inputs(frame)
+        width = self.info.get("n_features")
+        if width is not None and len(numeric) != width:
+            raise IngestError(MODEL_NUMERIC_COUNT.format(model=self.name, expected=width, data=data,
+                                                         actual=len(numeric), columns=listing(numeric)))
+        return frame.loc[:, numeric]
 
     def predict(self, X: Any) -> np.ndarray:
         """Return predicted class labels (from ``classes_``)."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def _predict_proba_tabular(self, X: Any) -> np.ndarray:
-        if isinstance(X, pd.DataFrame) and self.feature_names is not None:
-            found, missing = self.input_columns(list(X.columns))
-            if missing:
-                raise IngestError(MODEL_FEATURES_MISSING.format(data="the data", missing=listing(missing),
-                                                                available=listing(X.columns, 20)))
-            X = X.loc[:, found].set_axis(list(self.feature_names), axis=1)
-        elif isinstance(X, pd.DataFrame) and self.kind == "onnx":
-            X = X.loc[:, self.numeric_inputs(X)[0]]
+        if isinstance(X, pd.DataFrame):
+            X = self.input_frame(X)
+            if self.feature_names is not None:
+                X = X.set_axis(list(self.feature_names), axis=1)
         if self.kind == "sklearn":
             return np.asarray(self.estimator.predict_proba(X), dtype=float)
         if self.kind == "onnx":

@@ -16,14 +16,14 @@ from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._errors import (
     CLASSES_DO_NOT_MATCH,
     FILE_EMPTY,
-    MODEL_FEATURE_COUNT,
-    MODEL_FEATURES_MISSING,
+    IMAGE_LABELS_NOT_CLASSES,
     MODEL_IS_IMAGE,
     MODEL_IS_TABULAR,
     NOTE_DUPLICATES_DIFFER,
     NOTE_DUPLICATES_IDENTICAL,
     NOTE_ENCODING,
     NOTE_NUMERIC_INPUTS,
+    NOTE_RENAMED_INPUTS,
     TABLE_BAD_ENCODING,
     TABLE_BINARY,
     TABLE_NO_ROWS,
@@ -410,25 +410,12 @@ def check_model_fits(model: Model, data: Any) -> tuple[str, ...]:
             raise IngestError(MODEL_IS_TABULAR.format(model=model.name))
         labels = sorted({str(v) for v in data.labels or ()})
         if labels and not set(labels) <= set(classes):
-            raise IngestError(CLASSES_DO_NOT_MATCH.format(classes=listing(classes, limit=10),
-                                                          column="image labels", values=listing(labels)))
+            raise IngestError(IMAGE_LABELS_NOT_CLASSES.format(classes=listing(classes, limit=10),
+                                                              values=listing(labels, limit=10)))
         return ()
     if model.modality != "tabular":
         raise IngestError(MODEL_IS_IMAGE.format(model=model.name, data=data.name))
-    notes: tuple[str, ...] = ()
-    if model.feature_names:
-        _, missing = model.input_columns(list(data.frame.columns))
-        if missing:
-            raise IngestError(MODEL_FEATURES_MISSING.format(data=f"'{data.name}'", missing=listing(missing),
-                                                            available=listing(data.frame.columns, 20)))
-    else:
-        used, skipped = model.numeric_inputs(data.X)
-        expected = model.info.get("n_features")
-        if expected and expected != len(used):
-            raise IngestError(MODEL_FEATURE_COUNT.format(expected=expected, data=data.name, actual=len(used)))
-        if skipped:
-            notes = (NOTE_NUMERIC_INPUTS.format(model=model.name, count=len(used), columns=listing(used),
-                                                skipped=listing(skipped)),)
+    notes = input_notes(model, data)
     if data.roles.target is not None:
         values = [str(v) for v in sorted_values(data.frame[data.roles.target])]
         if not set(values) <= set(classes):
@@ -436,3 +423,45 @@ def check_model_fits(model: Model, data: Any) -> tuple[str, ...]:
                 classes=listing(classes, limit=10), column=f"target column '{data.roles.target}'",
                 values=listing(values, limit=10)))
     return notes
+
+
+def input_notes(model: Model, data: Dataset) -> tuple[str, ...]:
+    """Say how a table feeds a tabular model; raise one sentence when it cannot.
+
+    Parameters
+    ----------
+    model : Model
+        A tabular model.
+    data : Dataset
+        The table with roles; a nameless ONNX model is given the numeric columns among its features.
+
+    Returns
+    -------
+    tuple of str
+        A note naming the inputs read from columns spelt differently (``education-num`` for the input
+        ``education_num``), or the numeric columns a one-matrix model is given and the text columns left
+        out; empty when the columns feed the model as they are.
+
+    Raises
+    ------
+    IngestError
+        Naming the inputs the table lacks, or the numeric columns that do not make the model's width.
+
+    Examples
+    --------
+    >>> from glasswing.ingest import samples
+    >>> input_notes(samples.german_model(), samples.german_dataset())
+    ()
+    """
+    used = model.input_frame(data.X if model.feature_names is None else data.frame, data=f"'{data.name}'")
+    if model.feature_names is not None:
+        renamed = [(f, c) for f, c in zip(model.feature_names, used.columns, strict=True) if f != c]
+        if not renamed:
+            return ()
+        return (NOTE_RENAMED_INPUTS.format(model=model.name, inputs=listing(f for f, _ in renamed),
+                                           columns=listing(c for _, c in renamed)),)
+    skipped = [c for c in data.X.columns if c not in used.columns]
+    if not skipped:
+        return ()
+    return (NOTE_NUMERIC_INPUTS.format(model=model.name, count=used.shape[1], columns=listing(used.columns),
+                                       skipped=listing(skipped)),)

@@ -157,7 +157,7 @@ def report_explanations(model: Any, data: Any, *, method: str, rows: Sequence[in
         found = explainers.explain(model, [data.images[r] for r in rows], method=method, **params)
         return [explanation_figure(e, title=f"{spec.label}, image {data.names[r]}: where it sees class "
                                             f"{e.target}") for r, e in zip(rows, found, strict=True)]
-    frame = data.frame.loc[:, list(model.feature_names)] if model.feature_names else data.X
+    frame = model.input_frame(data.frame if model.feature_names else data.X, data=f"'{data.name}'")
     if "background" in names:
         params["background"] = frame
     if spec.scope == "global":

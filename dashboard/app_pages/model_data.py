@@ -45,6 +45,10 @@ else:
             mean = st.text_input("Mean per channel", "0.485, 0.456, 0.406", key=P + "mean")
             std = st.text_input("Std per channel", "0.229, 0.224, 0.225", key=P + "std")
             preprocess = {"size": (size, size), "mean": mean.split(","), "std": std.split(",")}
+        class_names = st.text_input("Class names, in output order (comma-separated)",
+                                    key=P + "upload_class_names", placeholder="cat, dog, ...",
+                                    help="Image models often predict 0..k-1; name the classes to match the "
+                                         "images' text labels.")
     kind = right.radio("Data", ["Table", "Images"], horizontal=True, key=P + "data_kind")
     if kind == "Table":
         data_files = right.file_uploader(
@@ -60,7 +64,7 @@ else:
                  disabled=model_file is None and not data_files):
         with _state.guard("loading the uploaded files"):
             _loading.load_uploads(model_file, data_files, trusted=trusted, architecture=architecture,
-                                  preprocess=preprocess)
+                                  preprocess=preprocess, class_names=class_names)
             st.rerun()
 
 model, data, images, base = _state.model(), _state.dataset(), _state.images(), _state.get(_loading.BASE)

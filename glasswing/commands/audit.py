@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prediction", metavar="COL", help="column of logged predicted labels, or of scores "
                                                             "of any range with --threshold (score >= T)")
     source.add_argument("--model", metavar="FILE", help="model file (skops, ONNX, ...) to predict with")
+    p.add_argument("--features", nargs="+", metavar="COL",
+                   help="the --model's input columns (default: the columns it names, matched as given or "
+                        "with '-', spaces and dots read as '_'; for a one-matrix ONNX model, the numeric "
+                        "columns other than the target, prediction and score)")
     p.add_argument("--target", required=True, metavar="COL", help="column of true outcomes")
     p.add_argument("--sensitive", required=True, nargs="+", metavar="COL", help="sensitive column(s)")
     p.add_argument("--score", metavar="COL", help="column of logged scores (adds AUC and calibration; with "
@@ -221,7 +225,8 @@ def _audit(args: argparse.Namespace):
         use_scores=prediction is None and args.threshold is not None, label_map=options["label_map"],
         selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
-        four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed)
+        four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed,
+        features=args.features)
     if not args.model:  # the column as given (``--prediction COL --threshold T`` audits COL as a score)
         about["predictions"] = f"column {args.prediction or score}"
     return gm, about, (dataset, model)

@@ -14,6 +14,17 @@ NEEDS_ROWS = "--data needs --rows to say which rows to explain, e.g. --rows 0:10
 WRONG_INPUT = "This is {article} {modality} model, so give {flag} instead."
 BAD_PARAM = "--param takes NAME=VALUE, e.g. --param num_samples=2000; got '{text}'."
 BAD_NUMBER = "--param {name} takes a number (its default is {default}); got '{value}'."
+BAD_SIZE = "--input-size takes one size or height,width in pixels, e.g. 224 or 160,200; got '{text}'."
+BAD_CHANNELS = "--{flag} takes one number per channel, separated by commas, e.g. {example}; got '{text}'."
+NEEDS_SIZE = ("--mean, --std and --grayscale describe an image model's input, so give its size too, e.g. "
+              "--input-size 224.")
+PREPROCESS_UNREADABLE = "Cannot read --preprocess {path}: {reason}."
+PREPROCESS_NOT_JSON = ("--preprocess {path} is not a JSON object ({reason}); write e.g. {{\"size\": "
+                       "[224, 224], \"mean\": [0.485, 0.456, 0.406], \"std\": [0.229, 0.224, 0.225]}}.")
+PREPROCESS_KEYS = ("--preprocess {path} has the unknown key(s) {keys}; it takes: size, mean, std, grayscale, "
+                   "class_names.")
+#: The keys a --preprocess file may hold: ``ImagePreprocess``'s fields and the class names.
+PREPROCESS_FILE_KEYS = ("size", "mean", "std", "grayscale", "class_names")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     given.add_argument("--data", metavar="FILE", help="CSV or Parquet file holding the rows (tabular models)")
     given.add_argument("--image", metavar="FILE", help="image file (PNG, JPEG; image models)")
     p.add_argument("--rows", metavar="SPEC", help="rows of --data: 7, 0:100 (end excluded) or 3,7,9")
+    p.add_argument("--features", nargs="+", metavar="COL",
+                   help="the model's input columns of --data (default: the columns it names, matched as "
+                        "given or with '-', spaces and dots read as '_'; for a one-matrix ONNX model, the "
+                        "numeric columns)")
     p.add_argument("--method", required=True, metavar="NAME",
                    help="a registry name: shap, lime, permutation_importance, gradcam, ...")
     p.add_argument("--target", metavar="CLASS",
@@ -40,6 +55,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class-names", metavar="NAMES",
                    help="names of an image model's classes in output order, e.g. 'cat,dog' (then --target "
                         "takes a name)")
+    image = p.add_argument_group(
+        "image preprocessing", "how an image becomes the input of a model whose file does not say "
+        "(TorchScript, ONNX): resized to --input-size, scaled to [0, 1], then (x - mean) / std per channel")
+    image.add_argument("--input-size", metavar="H[,W]", help="input size in pixels, e.g. 224 or 160,200")
+    image.add_argument("--mean", metavar="M,M,M",
+                       help="mean per channel (default ImageNet's 0.485,0.456,0.406)")
+    image.add_argument("--std", metavar="S,S,S",
+                       help="std per channel (default ImageNet's 0.229,0.224,0.225)")
+    image.add_argument("--grayscale", action="store_true", help="the model takes one grey channel")
+    image.add_argument("--preprocess", metavar="FILE.json",
+                       help='all of these in one JSON file: {"size": [224, 224], "mean": [...], "std": '
+                            '[...], "grayscale": false, "class_names": [...]}; the flags above override it')
     p.add_argument("--trust", action="store_true",
                    help="allow pickle-based model files (they can run code: only files you trust)")
     p.set_defaults(func=run)
@@ -75,6 +102,55 @@ def _typed(value: str, default):
     return value
 
 
+def preprocess_options(args: argparse.Namespace) -> tuple[dict | None, object]:
+    """Return (the image preprocessing the flags and ``--preprocess`` give, or None; the class names)."""
+    import json
+
+    spec: dict = {}
+    class_names = args.class_names
+    if args.preprocess:
+        path = Path(args.preprocess)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise GlasswingError(PREPROCESS_UNREADABLE.format(path=path, reason=reason.rstrip("."))) from None
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise GlasswingError(PREPROCESS_NOT_JSON.format(path=path, reason=err.msg)) from None
+        if not isinstance(spec, dict):
+            raise GlasswingError(PREPROCESS_NOT_JSON.format(path=path, reason=f"a {type(spec).__name__}"))
+        unknown = sorted(set(spec) - set(PREPROCESS_FILE_KEYS))
+        if unknown:
+            raise GlasswingError(PREPROCESS_KEYS.format(path=path, keys=", ".join(map(repr, unknown))))
+        names = spec.pop("class_names", None)
+        class_names = class_names or names
+        if isinstance(spec.get("size"), int):
+            spec["size"] = [spec["size"], spec["size"]]
+    if args.input_size:
+        parts = args.input_size.replace("x", ",").split(",")
+        try:
+            size = [int(v) for v in parts]
+        except ValueError:
+            size = []
+        if len(size) not in (1, 2) or min(size, default=0) < 1:
+            raise GlasswingError(BAD_SIZE.format(text=args.input_size))
+        spec["size"] = size * 2 if len(size) == 1 else size
+    for flag, example in (("mean", "0.485,0.456,0.406"), ("std", "0.229,0.224,0.225")):
+        text = getattr(args, flag)
+        if text:
+            try:
+                spec[flag] = [float(v) for v in text.split(",")]
+            except ValueError:
+                raise GlasswingError(BAD_CHANNELS.format(flag=flag, example=example, text=text)) from None
+    if args.grayscale:
+        spec["grayscale"] = True
+    if spec and "size" not in spec:
+        raise GlasswingError(NEEDS_SIZE)
+    return (spec or None), class_names
+
+
 def _check_out(out: Path, suffix: str, what: str) -> None:
     if out.suffix.lower() != suffix:
         raise GlasswingError(OUT_SUFFIX.format(suffix=suffix, what=what, out=out))
@@ -93,8 +169,9 @@ def run(args: argparse.Namespace) -> int:
         _check_out(out, ".npy", "an image map")
     from glasswing import _api, explainers, ingest
 
+    preprocess, class_names = preprocess_options(args)
     model = _api.load_model(args.model, trusted=args.trust, architecture=args.architecture,
-                            class_names=args.class_names)
+                            class_names=class_names, preprocess=preprocess)
     if (args.data is not None) != (model.modality == "tabular"):
         flag = "--data FILE --rows SPEC" if model.modality == "tabular" else "--image FILE"
         article = "an" if model.modality[:1] in "aeiou" else "a"
@@ -103,9 +180,11 @@ def run(args: argparse.Namespace) -> int:
     params = _params(args.param, spec)
     if args.image is not None:
         return _explain_image(model, args, params, out)
-    frame, _ = ingest.read_table(args.data)
-    rows = explainers.rows_from_spec(args.rows, len(frame))
-    result = _api.explain(model, frame, rows=rows, method=args.method, target=args.target, **params)
+    data = ingest.load_dataset(args.data, features=args.features)
+    for note in (*data.notes, *ingest.input_notes(model, data)):  # the encoding read; how columns feed it
+        print(f"Note: {note}")
+    rows = explainers.rows_from_spec(args.rows, len(data))
+    result = _api.explain(model, data, rows=rows, method=args.method, target=args.target, **params)
     index = rows if spec.scope == "local" else ["all"]
     table = explainers.attribution_frame(result, index=index)
     table.index.name = "row"

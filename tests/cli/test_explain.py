@@ -51,6 +51,22 @@ def test_shap_rows_to_csv_equal_shap_tree_explainer(files, capsys):
     assert printed == f"SHAP (TreeExplainer, log-odds): explained 100 rows; wrote {out}"
 
 
+def test_a_windows_1252_table_is_read_with_a_note(files, capsys):
+    from glasswing.ingest._errors import NOTE_ENCODING
+
+    frame = german_frame().head(20).assign(name="Renée “Zoë”")
+    frame.to_csv(files / "excel.csv", index=False, encoding="cp1252")
+    out = files / "excel_attr.csv"
+    code = main(["explain", "--model", str(files / "gbm.skops"), "--data", str(files / "excel.csv"),
+                 "--rows", "0:2", "--method", "shap", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert printed.out.splitlines()[0] == "Note: " + NOTE_ENCODING.format(name="excel.csv",
+                                                                          encoding="Windows-1252")
+    assert list(pd.read_csv(out, index_col="row").columns) == ["target", *FEATURES, "base_value",
+                                                               "model_output"]
+
+
 def test_lime_rows_with_params(files):
     out = files / "lime.csv"
     args = ["explain", "--model", str(files / "gbm.skops"), "--data", str(files / "german.csv"), "--rows",

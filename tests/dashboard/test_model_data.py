@@ -196,7 +196,7 @@ def test_upload_images_and_a_torchscript_model_with_preprocessing():
     at.file_uploader(key=P + "model_file").set_value(("digits.pt", model, "application/octet-stream")).run()
     at.file_uploader(key=P + "image_files").set_value(files).run()
     at.button(key=P + "load_uploads").click().run()
-    assert [e.value for e in at.error] == [E.NEEDS_PREPROCESS.format(name="digits.pt")]
+    assert [e.value for e in at.error] == [md(E.NEEDS_PREPROCESS.format(name="digits.pt"))]
     at.checkbox(key=P + "set_preprocess").check().run()
     at.number_input(key=P + "size").set_value(32)
     at.text_input(key=P + "mean").set_value("0.5, 0.5, 0.5")
@@ -221,13 +221,77 @@ def test_image_class_names_are_a_field():
     names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     at.text_input(key=P + "class_names").input(", ".join(names)).run()
     assert not at.exception  # the names no longer match the images' text labels: said in one sentence
-    assert [e.value for e in at.error] == [
-        "The model predicts the classes zero, one, two, three, four, five, six, seven, eight, nine, but the "
-        "image labels holds 0, 1, 2, 3, 4, 5, 6, 7, 8, 9; choose the right target column or model."]
+    assert [e.value for e in at.error] == [md(E.IMAGE_LABELS_NOT_CLASSES.format(
+        classes=", ".join(names), values="0, 1, 2, 3, 4, 5, 6, 7, 8, 9"))]
     named = at.session_state["gw.model"]
     assert named.classes_.tolist() == names and named.sha256 != before.sha256
     images = at.session_state["gw.images"]
     np.testing.assert_array_equal(named.predict_proba(images.images), before.predict_proba(images.images))
+
+
+DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def _digits_zip(*, named_labels: bool = False, drop_label: bool = False) -> bytes:
+    """The sample's digit images in a zip with their labels.csv (labels as words, or a row missing)."""
+    import zipfile
+
+    folder = sample_dir() / "images"
+    labels = pd.read_csv(folder / "labels.csv")
+    if named_labels:
+        labels["label"] = [DIGIT_NAMES[int(v)] for v in labels["label"]]
+    if drop_label:
+        labels = labels.iloc[1:]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.glob("*.png")):
+            archive.writestr(path.name, path.read_bytes())
+        archive.writestr("labels.csv", labels.to_csv(index=False))
+    return buffer.getvalue()
+
+
+def test_a_second_zip_beside_a_failed_one_is_one_sentence_then_loads_alone():
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    at.radio(key=P + "data_kind").set_value("Images").run()
+    bad, good = ("bad.zip", _digits_zip(drop_label=True), "application/zip"), \
+        ("good.zip", _digits_zip(), "application/zip")
+    at.file_uploader(key=P + "image_files").set_value([bad]).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert [e.value for e in at.error] == [md(E.LABELS_MISSING.format(name="labels.csv", count=1,
+                                                                      example="digit0_clean.png"))]
+    at.file_uploader(key=P + "image_files").set_value([bad, good]).run()  # the first one stays listed
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [md(E.IMAGES_ZIP_NOT_ALONE.format(
+        what="2 zips ('bad.zip', 'good.zip')"))]
+    assert "gw.images" not in at.session_state  # nothing half-loaded
+    at.file_uploader(key=P + "image_files").set_value([good]).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception and not at.error
+    assert len(at.session_state["gw.images"]) == 20
+
+
+def test_text_labels_with_a_safetensors_model_ask_for_class_names_at_upload():
+    model = (sample_dir() / "models" / "digits_cnn.safetensors").read_bytes()
+    at = new_apptest("model_data.py")
+    at.radio(key=P + "source").set_value("Upload your own").run()
+    at.radio(key=P + "data_kind").set_value("Images").run()
+    at.file_uploader(key=P + "model_file").set_value(("digits.safetensors", model,
+                                                      "application/octet-stream")).run()
+    at.file_uploader(key=P + "image_files").set_value(
+        [("words.zip", _digits_zip(named_labels=True), "application/zip")]).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert [e.value for e in at.error] == [md(E.IMAGE_LABELS_NOT_CLASSES.format(
+        classes="0, 1, 2, 3, 4, 5, 6, 7, 8, 9", values=", ".join(sorted(DIGIT_NAMES))))]
+    assert "target column" not in at.error[0].value  # images have no target column to choose
+    at.text_input(key=P + "upload_class_names").input(", ".join(DIGIT_NAMES)).run()
+    at.button(key=P + "load_uploads").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["gw.model"].classes_.tolist() == DIGIT_NAMES
+    images = at.session_state["gw.images"]
+    predicted = at.session_state["gw.model"].predict(images.images)
+    assert _metrics(at)["Accuracy"] == f"{accuracy_score(images.labels, predicted):.3f}"
 
 
 def test_compas_sample_loads_logged_scores():

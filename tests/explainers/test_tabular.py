@@ -23,8 +23,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 
 from glasswing import explainers
+from glasswing._errors import GlasswingError
 from glasswing.explainers import ExplainerError, _codec, _shap_choice, explain
 from glasswing.ingest import Model
+from glasswing.ingest._errors import MODEL_FEATURES_MISSING
 
 GERMAN = Path(__file__).resolve().parents[2] / "sample_data" / "german.csv"
 CATEGORICAL = ["sex", "job", "housing", "saving_accounts", "checking_account", "purpose"]
@@ -353,9 +355,42 @@ def test_unknown_target_and_missing_columns_are_sentences():
         explain(german_model("gbm"), rows(1), method="shap", target="maybe")
     assert str(err.value) == "Class 'maybe' is not one of the model's classes: 0, 1."
     assert explain(german_model("gbm"), rows(1), method="shap", target="1")[0].target == 1
-    with pytest.raises(ExplainerError) as err:
+    with pytest.raises(GlasswingError) as err:
         explain(german_model("gbm"), rows(1).drop(columns=["age"]), method="lime")
-    assert str(err.value).startswith("The rows lack the column(s) age that the model needs; they have: sex, ")
+    assert str(err.value) == MODEL_FEATURES_MISSING.format(
+        data="the table", missing="age", available=", ".join(c for c in FEATURES if c != "age"))
+
+
+def test_onnx_inputs_renamed_by_skl2onnx_are_read_from_the_columns_as_the_data_spells_them():
+    """skl2onnx names the input of a column 'credit-amount' credit_amount; SHAP on the graph equals SHAP on
+    the pipeline it came from, reported under the data's names."""
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+
+    spelt = {"credit_amount": "credit-amount", "saving_accounts": "saving accounts"}
+    german = german_frame()
+    data = german[FEATURES].rename(columns=spelt)
+    numeric = ["credit-amount", "duration", "age"]
+    text = [c for c in data.columns if c not in numeric]
+    data[text] = data[text].astype(str)
+    pre = ColumnTransformer([("num", StandardScaler(), numeric),
+                             ("cat", OneHotEncoder(handle_unknown="ignore"), text)])
+    pipe = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=1000))]).fit(data, german["risk"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skl2onnx's own deprecation chatter at conversion time
+        onx = to_onnx(pipe, data.iloc[:1], options={id(pipe): {"zipmap": False}}, target_opset=17)
+    assert {"credit_amount", "saving_accounts"} <= {i.name for i in onx.graph.input}
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    onnx_model = Model(name="renamed.onnx", kind="onnx", modality="tabular", classes_=pipe.classes_,
+                       feature_names=tuple(i.name for i in sess.get_inputs()), sha256="renamed",
+                       onnx_session=sess, output="probabilities", source_format="onnx")
+    got = explain(onnx_model, data.iloc[700:703], method="shap", algorithm="permutation",
+                  background=data.iloc[:50])
+    want = explain(Model.from_estimator(pipe), data.iloc[700:703], method="shap", algorithm="permutation",
+                   background=data.iloc[:50])
+    assert got[0].feature_names == tuple(data.columns)
+    np.testing.assert_allclose([e.values for e in got], [e.values for e in want], atol=1e-4)
+    assert explainers.known_categories(onnx_model, data)["saving accounts"]  # text inputs keep their values
 
 
 # --- agreement and the attribution table ------------------------------------------------------------------

@@ -123,6 +123,21 @@ def test_list_of_uploads_with_labels_table():
     assert other.sha256 != images.sha256  # labels are part of the fingerprint
 
 
+def test_a_zip_is_read_only_on_its_own_in_a_list_of_uploads():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x.png", _png(RGB))
+    zipped = buffer.getvalue()
+    assert _err(load_images, [("first.zip", zipped), ("second.zip", zipped)]) == (
+        "The upload holds 2 zips ('first.zip', 'second.zip'), and a zip is read only on its own; upload one "
+        "zip, or the images (and a labels.csv) without a zip, and remove the rest from the list (the x "
+        "beside each file).")
+    assert _err(load_images, [("a.zip", zipped), ("y.png", _png(RGB))]).startswith(
+        "The upload holds the zip 'a.zip' and 1 other file(s), and")
+    alone = load_images([("a.zip", zipped)], name="a.zip")
+    assert alone.names == ["x.png"] and alone.sha256 == hashlib.sha256(zipped).hexdigest()
+
+
 def test_single_image_file_is_a_set_of_one():
     images = load_images(_png(RGB), name="one.png")
     assert len(images) == 1 and images.names == ["one.png"]

@@ -107,7 +107,9 @@ def test_onnx_tabular_single_matrix(onnx_matrix_bytes, numeric_logreg, credit_fr
 def test_onnx_image_needs_preprocess(onnx_image_bytes):
     assert _err(load_model, onnx_image_bytes, name="cnn.onnx") == (
         "'cnn.onnx' is an image model without preprocessing information; give its input size, mean and std "
-        "(preprocess=ImagePreprocess(...), or 'Image preprocessing' in the dashboard).")
+        "(--input-size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 or --preprocess FILE.json on the "
+        "command line, 'Set the image preprocessing' in the dashboard, preprocess={\"size\": [224, 224], "
+        "...} in Python).")
 
 
 def test_onnx_image(onnx_image_bytes, tiny_cnn):

@@ -131,7 +131,9 @@ def test_skl2onnx_pipeline_with_renamed_inputs_audits_like_the_pipeline(adult, a
     assert got == pytest.approx(expected, abs=1e-3)  # float32 graph vs float64 sklearn near 0.5
 
 
-def test_a_single_input_numeric_onnx_model_takes_the_numeric_columns_and_says_so(adult, capsys):
+@pytest.fixture(scope="module")
+def numeric_onnx(adult):
+    """A LogisticRegression on Adult's numeric columns, exported with skl2onnx as one float matrix 'X'."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
     from sklearn.linear_model import LogisticRegression
@@ -142,6 +144,13 @@ def test_a_single_input_numeric_onnx_model_takes_the_numeric_columns_and_says_so
     onx = to_onnx(lr, initial_types=[("X", FloatTensorType([None, len(NUMERIC)]))],
                   options={"zipmap": False})
     (folder / "numeric.onnx").write_bytes(onx.SerializeToString())
+    return lr, X
+
+
+def test_a_single_input_numeric_onnx_model_takes_the_numeric_columns_and_says_so(adult, numeric_onnx,
+                                                                                 capsys):
+    frame, folder = adult
+    lr, X = numeric_onnx
     model = ingest.load_model(folder / "numeric.onnx")
     data = ingest.load_dataset(folder / "adult.csv", target="income", sensitive="sex")
     text = [c for c in ADULT_COLUMNS if c not in NUMERIC and c != "income"]
@@ -162,5 +171,45 @@ def test_onnx_inputs_the_data_lacks_are_named_in_one_sentence(adult, adult_onnx,
                  "--target", "income", "--sensitive", "sex", "--bootstrap", "50"])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert err.startswith("glasswing: error: The model expects columns that the data does not have: "
-                          "hours_per_week (names are matched")
+    have = ", ".join(c for c in ADULT_COLUMNS if c != "hours-per-week")
+    assert err == "glasswing: error: " + E.MODEL_FEATURES_MISSING.format(
+        data="'short.csv'", missing="hours_per_week", available=have) + "\n"
+
+
+def test_explain_reads_renamed_onnx_inputs_from_the_columns_as_spelt(adult, adult_onnx, capsys):
+    frame, folder = adult
+    pipe, X, _ = adult_onnx
+    out = folder / "renamed.csv"
+    code = main(["explain", "--model", str(folder / "adult.onnx"), "--data", str(folder / "adult.csv"),
+                 "--rows", "0:3", "--method", "shap", "--target", "1", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert printed.out.splitlines()[0] == "Note: " + E.NOTE_RENAMED_INPUTS.format(
+        model="adult.onnx", inputs="education_num, hours_per_week", columns="education-num, hours-per-week")
+    table = pd.read_csv(out, index_col="row")
+    assert list(table.columns) == ["target", "age", "education-num", "hours-per-week", "sex", "race",
+                                   "base_value", "model_output"]
+    p = pipe.predict_proba(X.iloc[:3])[:, 1]  # scikit-learn's own pipeline, float64
+    np.testing.assert_allclose(table["model_output"], np.log(p / (1 - p)), atol=1e-4)
+
+
+def test_explain_with_a_numeric_onnx_model_names_the_numeric_columns(adult, numeric_onnx, capsys):
+    frame, folder = adult
+    lr, X = numeric_onnx
+    args = ["explain", "--model", str(folder / "numeric.onnx"), "--data", str(folder / "adult.csv"),
+            "--rows", "0:3", "--method", "shap", "--target", "1", "--out", str(folder / "numeric.csv")]
+    assert main(args) == 2  # the file's numeric columns include the target, income
+    err = capsys.readouterr().err
+    assert err == "glasswing: error: " + E.MODEL_NUMERIC_COUNT.format(
+        model="numeric.onnx", expected=6, data="'adult.csv'", actual=7,
+        columns=", ".join([c for c in ADULT_COLUMNS if c in NUMERIC] + ["income"])) + "\n"
+    assert main([*args, "--features", *ADULT_COLUMNS[:-1]]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    text = [c for c in ADULT_COLUMNS[:-1] if c not in NUMERIC]
+    assert printed[0] == "Note: " + E.NOTE_NUMERIC_INPUTS.format(
+        model="numeric.onnx", count=6, columns=", ".join(c for c in ADULT_COLUMNS if c in NUMERIC),
+        skipped=", ".join(text))
+    table = pd.read_csv(folder / "numeric.csv", index_col="row")
+    assert list(table.columns) == ["target", *[c for c in ADULT_COLUMNS if c in NUMERIC], "base_value",
+                                   "model_output"]
+    np.testing.assert_allclose(table["model_output"], lr.decision_function(X.iloc[:3]), atol=1e-4)

@@ -78,8 +78,15 @@ def test_too_large(monkeypatch):
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
      "'t.csv' is not a CSV or Parquet table (it looks like a binary file)."),
     (b"age,city\n31,Z\x81rich\n\x90",
-     "'t.csv' is neither UTF-8 nor Windows-1252/Latin-1 text (the byte value 0x81 at position 14 of the file "
-     "cannot be decoded); save it as UTF-8 (\"CSV UTF-8\" in Excel) and upload it again."),
+     "'t.csv' is not UTF-8 text: the byte at position 14 of the file (value 0x81) is not valid UTF-8, "
+     "and the file does not read as Windows-1252 or Latin-1 text either; save it as UTF-8 (\"CSV UTF-8\" in "
+     "Excel) and upload it again."),
+    # UTF-8 with one stray Windows-1252 byte: as Windows-1252 the UTF-8 quotes would be mojibake (0x9D is
+    # undefined there), so it is refused, naming the first byte UTF-8 cannot read, by position and value
+    ("city,name\nK\u00f6ln,\u201cZo\u00eb\u201d\n".encode() + b"M\x91laga,x\n",
+     "'t.csv' is not UTF-8 text: the byte at position 29 of the file (value 0x91) is not valid UTF-8, "
+     "and the file does not read as Windows-1252 or Latin-1 text either; save it as UTF-8 (\"CSV UTF-8\" in "
+     "Excel) and upload it again."),
     (b"a,b,c\n1,2,3\n4,5,6,7\n",
      "'t.csv' could not be read as a CSV table: line 3 has 4 fields but the header has 3."),
 ])
