@@ -28,11 +28,45 @@ def _check(names: Sequence[str], available: Sequence[str]) -> None:
             raise ValueError(UNKNOWN_METRIC.format(name=name, names=", ".join(available)))
 
 
+#: Group names longer than this many characters are wrapped onto several lines in tick labels and titles.
+WRAP = 18
+#: The legend stands to the right of the plot area, top-aligned: below the plot it covered the x-axis title
+#: (its place there is a fraction of the plot's height, the title's a fixed number of pixels).
+LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top"}
+
+
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
     fig.update_layout(title={"text": title}, template="plotly_white",
-                      margin={"l": 60, "r": 20, "t": 60, "b": 60},
-                      legend={"orientation": "h", "y": -0.2}, **kw)
+                      margin={"l": 60, "r": 20, "t": 60, "b": 60}, legend=LEGEND, **kw)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+def wrap(text: str, width: int = WRAP) -> str:
+    """Break ``text`` into lines of at most about ``width`` characters at spaces (plotly's ``<br>``).
+
+    Plotly never wraps text: a long group name runs off the figure's edge and is cut. Words longer than
+    ``width`` stay whole.
+
+    Examples
+    --------
+    >>> wrap("female applicants under twenty-five")
+    'female applicants<br>under twenty-five'
+    """
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _group_ticks(fig: go.Figure, labels: Sequence[str]) -> None:
+    """Show the group names on the x axis in full, wrapped, horizontal (tilted long names were cut)."""
+    fig.update_xaxes(tickmode="array", tickvals=list(labels), ticktext=[wrap(x) for x in labels],
+                     tickangle=0)
 
 
 def fairness_bars(gm: GroupMetrics, metrics: Sequence[str] = ("selection_rate", "true_positive_rate")
@@ -81,6 +115,7 @@ def fairness_bars(gm: GroupMetrics, metrics: Sequence[str] = ("selection_rate", 
         title += f", {gm.confidence:.0%} Wilson intervals"
     fig.update_yaxes(title_text="value", rangemode="tozero")
     fig.update_xaxes(title_text=" · ".join(gm.sensitive_names))
+    _group_ticks(fig, gm.labels)
     return _layout(fig, title, barmode="group")
 
 
@@ -126,11 +161,18 @@ def four_fifths_figure(ff: FourFifths) -> go.Figure:
         error_y={"type": "data", "symmetric": False, "array": r["high"].to_numpy() - values,
                  "arrayminus": values - r["low"].to_numpy()},
         name="selection-rate ratio", hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-    fig.add_hline(y=ff.threshold, line_dash="dash", line_color=FAIL_COLOR,
-                  annotation_text=f"four-fifths line ({ff.threshold:g})")
-    fig.update_yaxes(title_text=f"selection rate / rate of {ff.reference}", rangemode="tozero")
+    fig.add_hline(y=ff.threshold, line_dash="dash", line_color=FAIL_COLOR)
+    # The line's label sits in the right margin, level with the line: over the plot it covered bars.
+    fig.add_annotation(text=f"four-fifths<br>line ({ff.threshold:g})", xref="paper", x=1.0, xanchor="left",
+                       xshift=4, yref="y", y=ff.threshold, yanchor="middle", showarrow=False, align="left",
+                       font={"color": FAIL_COLOR, "size": 11})
+    fig.update_yaxes(title_text="ratio to the reference group's rate", rangemode="tozero")
+    _group_ticks(fig, list(r.index))
     verdict = {True: "met", False: "not met", None: "not applicable"}[ff.passed]
-    return _layout(fig, f"Four-fifths rule: {verdict}", showlegend=False)
+    fig = _layout(fig, f"Four-fifths rule: {verdict}", showlegend=False)
+    fig.update_layout(title_subtitle_text=f"selection rate / rate of {wrap(str(ff.reference), 60)}",
+                      margin={"r": 90, "t": 80})
+    return fig
 
 
 def threshold_figure(sweep: pd.DataFrame, threshold: float,
@@ -162,8 +204,9 @@ def threshold_figure(sweep: pd.DataFrame, threshold: float,
         text = " · ".join(map(str, key if isinstance(key, tuple) else (key,)))
         x = part.index.get_level_values(0).to_numpy()
         for c, name in enumerate(metrics, start=1):
-            fig.add_trace(go.Scatter(x=x, y=part[name].to_numpy(), mode="lines", name=text, legendgroup=text,
-                                     showlegend=c == 1, line={"color": PALETTE[i % len(PALETTE)]},
+            fig.add_trace(go.Scatter(x=x, y=part[name].to_numpy(), mode="lines", name=wrap(text),
+                                     legendgroup=text, showlegend=c == 1,
+                                     line={"color": PALETTE[i % len(PALETTE)]},
                                      hovertemplate=(f"{text}<br>threshold %{{x:.2f}}: %{{y:.3f}}"
                                                     "<extra></extra>")),
                           row=1, col=c)
@@ -187,7 +230,9 @@ def calibration_figure(gm: GroupMetrics) -> go.Figure:
     table = gm.reliability if gm.reliability is not None else pd.DataFrame(columns=["group"])
     for g, part in table.groupby("group"):
         fig.add_trace(go.Scatter(x=part["mean_score"], y=part["positive_rate"], mode="lines+markers",
-                                 name=gm.labels[int(g)], line={"color": PALETTE[int(g) % len(PALETTE)]}))
+                                 name=wrap(gm.labels[int(g)]), line={"color": PALETTE[int(g) % len(PALETTE)]},
+                                 hovertemplate=f"{gm.labels[int(g)]}<br>mean score %{{x:.2f}}: observed "
+                                               "%{y:.2f}<extra></extra>"))
     fig.update_xaxes(title_text="mean score in bin", range=[0, 1])
     fig.update_yaxes(title_text="observed positive rate", range=[0, 1])
     return _layout(fig, "Calibration by group (10 equal-width bins)")

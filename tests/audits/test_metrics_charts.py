@@ -79,3 +79,54 @@ def test_threshold_and_calibration(gm):
     assert cal.data[0].name == "perfectly calibrated" and len(cal.data) == 4
     rel = gm.reliability[gm.reliability["group"] == 0]
     np.testing.assert_allclose(cal.data[1].y, rel["positive_rate"])
+
+
+# --- layout: what the usability walk found covered or cut (issue 14) ------------------------------------
+LONG = ["female applicants under twenty-five", "male applicants over sixty years of age", "B"]
+
+
+@pytest.fixture(scope="module")
+def long_names():
+    rng = np.random.default_rng(2)
+    s = rng.choice(LONG, 600)
+    y = rng.integers(0, 2, 600)
+    score = np.clip(0.3 * y + 0.2 * (s == "B") + rng.random(600) * 0.5, 0, 1)
+    return group_metrics(y, None, pd.Series(s, name="applicant group"), y_score=score, threshold=0.5)
+
+
+def test_legends_stand_right_of_the_plot_clear_of_the_x_axis_title(long_names):
+    sweep = threshold_sweep([0, 1] * 50, np.linspace(0, 1, 100), pd.Series(["p", "q"] * 50, name="g"),
+                            thresholds=[0.3, 0.6])
+    for fig in (calibration_figure(long_names), fairness_bars(long_names), threshold_figure(sweep, 0.5)):
+        legend = fig.layout.legend
+        # right of the plot area (paper x > 1), top-aligned: the x-axis title lies below the plot area
+        assert legend.orientation == "v" and legend.x > 1 and legend.xanchor == "left"
+        assert (legend.y, legend.yanchor) == (1.0, "top")
+        assert fig.layout.xaxis.title.text and fig.layout.xaxis.automargin
+
+
+def test_long_group_names_are_wrapped_in_full_not_tilted_off_the_edge(long_names):
+    for fig in (fairness_bars(long_names), four_fifths_figure(long_names.four_fifths())):
+        axis = fig.layout.xaxis
+        assert axis.tickangle == 0 and list(axis.tickvals) == sorted(LONG)
+        for shown, name in zip(axis.ticktext, axis.tickvals, strict=True):
+            lines = shown.split("<br>")
+            assert " ".join(lines) == name  # every word is shown
+            assert max(len(line) for line in lines) <= 18  # no line runs into the next bar's label
+    cal = calibration_figure(long_names)
+    assert [t.name.replace("<br>", " ") for t in cal.data[1:]] == sorted(LONG)
+    ff = four_fifths_figure(long_names.four_fifths())
+    assert ff.layout.yaxis.title.text == "ratio to the reference group's rate"  # no name to cut off
+    reference = long_names.four_fifths().reference
+    assert ff.layout.title.subtitle.text.replace("<br>", " ") == f"selection rate / rate of {reference}"
+
+
+def test_four_fifths_label_sits_in_the_margin_beside_the_bars(long_names):
+    ff = long_names.four_fifths()
+    fig = four_fifths_figure(ff)
+    (note,) = fig.layout.annotations
+    assert note.text == "four-fifths<br>line (0.8)"
+    # x in paper units: 1 is the plot area's right edge; the bars all lie left of it
+    assert (note.xref, note.x, note.xanchor) == ("paper", 1.0, "left") and note.yref == "y"
+    assert note.y == ff.threshold == fig.layout.shapes[0].y0
+    assert fig.layout.margin.r >= 80  # room for the label's longest line
