@@ -188,8 +188,10 @@ def threshold_figure(sweep: pd.DataFrame, threshold: float,
         text = " · ".join(map(str, key if isinstance(key, tuple) else (key,)))
         x = part.index.get_level_values(0).to_numpy()
         for c, name in enumerate(metrics, start=1):
-            fig.add_trace(go.Scatter(x=x, y=part[name].to_numpy(), mode="lines", name=text, legendgroup=text,
-                                     showlegend=c == 1, line={"color": PALETTE[i % len(PALETTE)]},
+            fig.add_trace(go.Scatter(x=x, y=part[name].to_numpy(), mode="lines",
+                                     name=tick_labels([text], 24)[0],
+                                     legendgroup=text, showlegend=c == 1,
+                                     line={"color": PALETTE[i % len(PALETTE)]},
                                      hovertemplate=(f"{text}<br>threshold %{{x:.2f}}: %{{y:.3f}}"
                                                     "<extra></extra>")),
                           row=1, col=c)

@@ -147,11 +147,17 @@ def deletion_figure(curve: Any) -> go.Figure:
                              name=f"Random order (area {curve.random_auc:.2f})",
                              line={"color": RANDOM_COLOR, "dash": "dash"},
                              hovertemplate="%{x:.0f}% removed: p = %{y:.3f}<extra></extra>"))
+    # The legend sits above the plot and the bottom margin holds the x-axis title: with the legend below
+    # and a 10-pixel margin the title was clipped.
     fig.update_layout(
-        title=f"Deletion curve: probability of class {curve.target}", height=260,
+        title={"text": f"Deletion curve: probability of class {curve.target}", "y": 0.98, "yanchor": "top",
+               "yref": "container"}, height=300,
         xaxis_title=f"Pixels removed (% of the image, filled {curve.fill})", yaxis_title="Probability",
-        yaxis_range=[0, 1.02], legend={"orientation": "h", "y": -0.35},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10})
+        yaxis_range=[0, 1.02],
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 70, "b": 50})
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 

@@ -62,6 +62,10 @@ def test_deletion_figure_draws_both_orders():
     assert [t.name for t in fig.data] == ["Map order (area 0.35)", "Random order (area 0.55)"]
     assert fig.layout.title.text == "Deletion curve: probability of class 3"
     assert fig.layout.xaxis.title.text == "Pixels removed (% of the image, filled black)"
+    # The x-axis title has a bottom margin of its own and the legend stands above the plot (paper y > 1):
+    # with the legend below and a 10-pixel margin the title was clipped.
+    assert fig.layout.margin.b >= 45 and fig.layout.xaxis.automargin
+    assert fig.layout.legend.y > 1 and fig.layout.legend.yanchor == "bottom"
 
 
 def test_top_predictions_keep_the_k_most_probable():
