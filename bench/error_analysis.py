@@ -10,7 +10,7 @@ Prints one JSON line:
 - ``sklearn_s``: ``get_dummies`` + ``DecisionTreeClassifier.fit`` + ``apply``;
 - ``ratio``: ``sklearn_s / ours_s`` (below 1: the price of the rules and the tests).
 
-Best of ``REPEATS`` runs each. Run: ``.venv/bin/python bench/error_analysis.py [rows]``.
+Best of 3 runs each (``bench.reweighing.best``). Run: ``.venv/bin/python bench/error_analysis.py [rows]``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +26,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.reweighing import best  # noqa: E402 - best of REPEATS runs, as every benchmark here times
 from glasswing.audits import error_analysis  # noqa: E402
 
 N = 200_000
-REPEATS = 3
 SEED = 0
 
 
@@ -43,15 +42,6 @@ def synthetic(n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     y = rng.integers(0, 2, n)
     wrong = rng.random(n) < np.where((X["age"] > 60) & (X["region"] == "north"), 0.5, 0.04)
     return X, y, np.where(wrong, 1 - y, y)
-
-
-def best(fn, repeats: int = REPEATS):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def main() -> None:
