@@ -130,8 +130,11 @@ def _key(value):
 
 
 def _categories(column: pd.Series) -> pd.Series:
-    values = column.astype(object)
-    return values.where(values.notna(), MISSING).map(plain)
+    """Return the column's values as Python objects, missing ones as ``"(missing)"`` (vectorised)."""
+    values = np.empty(len(column), dtype=object)
+    values[:] = column.tolist()  # Python scalars, not numpy ones
+    values[pd.isna(column).to_numpy()] = MISSING
+    return pd.Series(values, index=column.index)
 
 
 def is_numeric(column: pd.Series) -> bool:
@@ -513,15 +516,15 @@ def _design(X: pd.DataFrame) -> tuple[np.ndarray, list[_Column], list[str]]:
             columns.append(_Column(str(name), observed=np.unique(x[~missing]),
                                    has_missing=bool(missing.any())))
             continue
-        values = _categories(column)
-        counts = values.value_counts(sort=True)
-        kept = list(counts.index[:MAX_CATEGORIES])
-        if len(counts) > MAX_CATEGORIES:
-            notes.append(f"Column {name!r} has {len(counts):,} values; rules use its {MAX_CATEGORIES} most "
+        codes, uniques = pd.factorize(_categories(column), sort=False)
+        counts = np.bincount(codes, minlength=len(uniques))
+        order = np.argsort(-counts, kind="stable")[:MAX_CATEGORIES]  # the most frequent values
+        if len(uniques) > MAX_CATEGORIES:
+            notes.append(f"Column {name!r} has {len(uniques):,} values; rules use its {MAX_CATEGORIES} most "
                          "frequent ones.")
-        kept.sort(key=str)
-        parts.append(np.column_stack([(values == v).to_numpy(dtype=float) for v in kept]))
-        columns += [_Column(str(name), value=v) for v in kept]
+        kept = sorted(order.tolist(), key=lambda i: str(uniques[i]))
+        parts.append(np.column_stack([(codes == i).astype(float) for i in kept]))
+        columns += [_Column(str(name), value=uniques[i]) for i in kept]
     return np.hstack(parts), columns, notes
 
 
@@ -532,12 +535,15 @@ def _fit(design: np.ndarray, wrong: np.ndarray, *, max_depth: int, min_rows: int
     return tree.fit(design, wrong.astype(int)).tree_
 
 
-def _candidates(design: np.ndarray, rows: np.ndarray) -> int:
+def _candidates(design: np.ndarray, columns: list[_Column], rows: np.ndarray) -> int:
     """How many splits the tree could choose from at a node with these rows (distinct values - 1)."""
     sub = design[rows]
     k = 0
-    for j in range(sub.shape[1]):
+    for j, column in enumerate(columns):
         x = sub[:, j]
+        if column.value is not None:  # an indicator: one split when both values occur
+            k += int(x.min() != x.max()) if len(x) else 0
+            continue
         present = x[~np.isnan(x)]
         k += max(len(np.unique(present)) - 1, 0) + (1 if len(present) < len(x) else 0)
     return max(k, 1)
@@ -564,6 +570,23 @@ def _nodes(tree, design, columns, X, wrong, *, min_rows, alpha, confidence) -> l
     left, right = tree.children_left, tree.children_right
     missing_left = getattr(tree, "missing_go_to_left", np.zeros(tree.node_count, dtype=bool))
     order = [str(c) for c in X.columns]
+    numbers = {str(n): pd.to_numeric(X[n], errors="coerce").to_numpy(dtype=float) for n in X.columns
+               if is_numeric(X[n])}
+    codes, levels = {}, {}
+    for name in X.columns:
+        if not is_numeric(X[name]):
+            values, uniques = pd.factorize(_categories(X[name]), sort=False)
+            codes[str(name)], levels[str(name)] = values, {v: i for i, v in enumerate(uniques.tolist())}
+
+    def hit(cond: Condition) -> np.ndarray:  # Condition.mask on columns prepared once
+        if cond.feature in numbers:
+            x = numbers[cond.feature]
+            with np.errstate(invalid="ignore"):
+                inside = x <= cond.value if cond.op == "<=" else x > cond.value
+            return np.where(np.isnan(x), cond.or_missing, inside)
+        same = codes[cond.feature] == levels[cond.feature].get(_key(cond.value), -2)
+        return same if cond.op == "=" else ~same
+
     raw: dict[int, tuple] = {}  # sklearn node -> (parent node, conditions in path order, mask)
 
     def visit(node: int, parent: int | None, path: tuple, mask: np.ndarray) -> None:
@@ -579,7 +602,7 @@ def _nodes(tree, design, columns, X, wrong, *, min_rows, alpha, confidence) -> l
                                  or_missing=column.has_missing and goes_here)
             else:
                 cond = Condition(column.feature, "!=" if side == "left" else "=", column.value)
-            visit(child, node, (*path, cond), mask & cond.mask(X))
+            visit(child, node, (*path, cond), mask & hit(cond))
 
     visit(0, None, (), np.ones(len(X), dtype=bool))
     total_errors = int(wrong.sum())
@@ -590,7 +613,7 @@ def _nodes(tree, design, columns, X, wrong, *, min_rows, alpha, confidence) -> l
     for node, (_, _, mask) in raw.items():
         if left[node] >= 0:
             (n1, e1), (n2, e2) = stats[left[node]], stats[right[node]]
-            adjusted[node] = min(1.0, _split_p(e1, n1, e2, n2) * _candidates(design, mask))
+            adjusted[node] = min(1.0, _split_p(e1, n1, e2, n2) * _candidates(design, columns, mask))
 
     def keeps(node: int) -> bool:
         if left[node] < 0:
@@ -606,7 +629,8 @@ def _nodes(tree, design, columns, X, wrong, *, min_rows, alpha, confidence) -> l
         n, e = stats[node]
         lo, hi = wilson_interval(e, n, confidence)
         leaf = not kept_split[node]
-        cohort = Cohort(id=len(out), parent=parent_id, conditions=_simplify(path, order, X), n=n, errors=e,
+        rule = _simplify(path, order, levels)
+        cohort = Cohort(id=len(out), parent=parent_id, conditions=rule, n=n, errors=e,
                         error_rate=e / n if n else float("nan"), error_low=float(lo), error_high=float(hi),
                         coverage=e / total_errors, depth=depth, leaf=leaf,
                         p_value=None if leaf else adjusted[node])
@@ -620,8 +644,11 @@ def _nodes(tree, design, columns, X, wrong, *, min_rows, alpha, confidence) -> l
     return out
 
 
-def _simplify(path: tuple[Condition, ...], order: list[str], X: pd.DataFrame) -> tuple[Condition, ...]:
-    """Merge the conditions on each column into one or two, listed in the order of the columns."""
+def _simplify(path: tuple[Condition, ...], order: list[str], levels: dict) -> tuple[Condition, ...]:
+    """Merge the conditions on each column into one or two, listed in the order of the columns.
+
+    ``levels`` holds each categorical column's values (those not excluded decide ``=`` versus ``not in``).
+    """
     out = []
     for feature in order:
         mine = [c for c in path if c.feature == feature]
@@ -642,7 +669,7 @@ def _simplify(path: tuple[Condition, ...], order: list[str], X: pd.DataFrame) ->
             out.append(equal[0])
             continue
         excluded = tuple(sorted({c.value for c in mine}, key=str))
-        left_over = [v for v in sorted(set(_categories(X[feature]).tolist()), key=str) if v not in excluded]
+        left_over = [v for v in sorted(levels[feature], key=str) if v not in excluded]
         if len(left_over) == 1:
             out.append(Condition(feature, "=", left_over[0]))
         elif len(excluded) == 1:

@@ -22,7 +22,7 @@ from glasswing._errors import GlasswingError
 __version__ = "0.1.0"
 
 #: The public functions, each defined in ``glasswing._api`` and imported on first use.
-_API = ("audit", "explain", "load_data", "load_images", "load_model", "mitigate", "report")
+_API = ("audit", "error_analysis", "explain", "load_data", "load_images", "load_model", "mitigate", "report")
 
 __all__ = ["GlasswingError", "__version__", *_API]
 

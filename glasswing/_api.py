@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 from glasswing._errors import GlasswingError
 
 if TYPE_CHECKING:
-    from glasswing.audits import GroupMetrics, MitigationResult
+    from glasswing.audits import ErrorAnalysis, GroupMetrics, MitigationResult
     from glasswing.explainers import Explanations
     from glasswing.ingest import Dataset, ImageSet, Model
     from glasswing.reports import Report
 
-__all__ = ["audit", "explain", "load_data", "load_images", "load_model", "mitigate", "report"]
+__all__ = ["audit", "error_analysis", "explain", "load_data", "load_images", "load_model", "mitigate",
+           "report"]
 
 NEEDS_TARGET = ("Give y_true (the true outcomes) and sensitive_features, or a dataset whose roles name a "
                 "target and sensitive columns.")
@@ -47,6 +48,8 @@ BURDEN_NEEDS_MODEL = ("The recourse burden needs the model that made the decisio
 EXPLAIN_NEEDS_MODEL = "explain={method!r} needs the model that made the predictions; give model= as well."
 COMPARE_NEEDS_MODEL = ("compare_model= is compared with the audited model on the same rows; give model= as "
                        "well.")
+ERRORS_NEED_TARGET = ("Give y_true= (the column of true outcomes) and y_pred=, y_score= with threshold=, or "
+                      "model=; or a dataset whose roles name them.")
 PARQUET_NEEDS_COLUMNS = ("A Parquet file or folder is audited through DuckDB by column name; give y_true= "
                          "and sensitive_features= as column names (and y_pred= or y_score=).")
 
@@ -455,6 +458,56 @@ def _arrays_dataset(y_true, y_pred, y_score, sensitive_features, pos_label):
     return ingest.load_dataset(table, target="y_true", prediction="y_pred" if y_pred is not None else None,
                                score="y_score" if y_score is not None else None, sensitive=sensitive,
                                features=(), positive_label=pos_label, name="arrays")
+
+
+# ---------------------------------------------------------------------------------------------- errors
+def error_analysis(data: Any, model: Any = None, *, y_true: str | None = None, y_pred: str | None = None,
+                   y_score: str | None = None, threshold: float | None = None,
+                   features: Sequence[str] | None = None, max_depth: int = 4, min_rows: int = 30,
+                   alpha: float = 0.05, trusted: bool = False) -> ErrorAnalysis:
+    """Find the cohorts where the predictions are wrong most often, as readable rules.
+
+    The same analysis as ``glasswing errors`` and the dashboard's Error analysis page
+    (``audits.error_analysis_dataset``): a shallow decision tree fitted to the error indicator, each cohort
+    with its rule, error rate and Wilson interval, share of all errors (coverage) and rows.
+
+    Parameters
+    ----------
+    data : Dataset, pandas.DataFrame or path
+        The rows; with a table, ``y_true``, ``y_pred`` and ``y_score`` name its columns.
+    model : Model or path, optional
+        Predict with this model instead of logged predictions.
+    y_true, y_pred, y_score : str, optional
+        The target, logged predicted labels, logged scores (with ``threshold``).
+    threshold : float, optional
+        With scores and no predictions: ``score >= threshold`` predicts the positive label.
+    features : sequence of str, optional
+        Columns the rules are written in (default: every column but the target, prediction and score).
+    max_depth, min_rows, alpha
+        Tree depth, smallest cohort, and the level of the test that keeps a split (1 keeps them all).
+    trusted : bool, default False
+        Allow a pickle-based model file given as a path.
+
+    Returns
+    -------
+    glasswing.audits.ErrorAnalysis
+        ``.cohorts`` (worst first), ``.top``, ``.table()``, ``.to_dict()``.
+
+    Examples
+    --------
+    >>> from glasswing.ingest import samples
+    >>> result = error_analysis(samples.german_dataset("all", predictions=None), samples.german_model("gbm"))
+    >>> result.top.rule, result.errors, result.n
+    ('checking_account != not_known', 156, 1000)
+    """
+    from glasswing import audits
+
+    if y_true is None and not _is_dataset(data):
+        raise GlasswingError(ERRORS_NEED_TARGET)
+    dataset = _dataset(data, y_true=y_true, y_pred=y_pred, y_score=y_score)
+    return audits.error_analysis_dataset(dataset, _model(model, trusted), features=features,
+                                         max_depth=max_depth, min_rows=min_rows, alpha=alpha,
+                                         threshold=threshold)
 
 
 # ---------------------------------------------------------------------------------------------- explain

@@ -54,8 +54,8 @@ def test_help_does_not_import_the_api_or_pandas():
 
 
 def test_public_names():
-    assert set(glasswing.__all__) == {"GlasswingError", "__version__", "audit", "explain", "load_data",
-                                      "load_images", "load_model", "mitigate", "report"}
+    assert set(glasswing.__all__) == {"GlasswingError", "__version__", "audit", "error_analysis", "explain",
+                                      "load_data", "load_images", "load_model", "mitigate", "report"}
     assert "audit" in dir(glasswing)
     with pytest.raises(AttributeError):
         glasswing.no_such_function  # noqa: B018
@@ -304,3 +304,16 @@ def test_api_arguments_get_one_sentence(call, message):
     with pytest.raises(glasswing.GlasswingError) as err:
         call()
     assert str(err.value) == message
+
+
+def test_error_analysis_from_a_frame_finds_the_planted_cohort():
+    from tests.audits.test_errors import planted
+
+    frame, cohort = planted(0)
+    result = glasswing.error_analysis(frame, y_true="y", y_pred="pred", features=["age", "region", "income"])
+    wrong = frame["y"] != frame["pred"]
+    assert result.top.rule == "age > 60 and region = north"
+    assert (result.top.n, result.top.errors) == (int(cohort.sum()), int(wrong[cohort].sum()))
+    with pytest.raises(glasswing.GlasswingError) as err:
+        glasswing.error_analysis(frame)
+    assert str(err.value) == glasswing._api.ERRORS_NEED_TARGET
