@@ -153,6 +153,7 @@ def burden_section(data: Dataset, model: Model | None, *, columns: tuple, bins: 
     if st.button("Compute the recourse burden", key=f"{key}.burden.run", icon=":material/directions_walk:"):
         st.session_state[RUN] = settings
     if st.session_state.get(RUN) != settings:
+        st.session_state.pop(SHOWN, None)  # the Report page includes only a burden the page shows
         st.caption("Press the button to search counterfactuals for every refused row (cached afterwards).")
         return
     result = burden(model, data, sensitive=list(columns), favourable=positive, constraints=constraints,
