@@ -90,9 +90,17 @@ def row_section(model: Model, data: Dataset, row: int, seed: int) -> None:
     st.markdown(f"Row **{row}** is predicted **{md(repr(found.predicted))}**; {len(found)} "
                 f"counterfactual{'s' if len(found) > 1 else ''}, each re-scored by the model "
                 f"({md(found.constraints.describe())}):")
-    st.dataframe(found.changes(), width="stretch", key="xt.cf.table",
-                 column_config={"distance": st.column_config.NumberColumn(format="%.3f"),
-                                "probability": st.column_config.NumberColumn(format="%.3f")})
+    st.dataframe(shown_changes(found), width="stretch", key="xt.cf.table")
+
+
+def shown_changes(found) -> pd.DataFrame:
+    """Return the changed features as text: unchanged cells blank, distances and probabilities rounded."""
+    table = found.changes()
+    out = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        digits = column in ("distance", "probability")
+        out[column] = ["" if pd.isna(v) else f"{v:.3f}" if digits else str(v) for v in table[column]]
+    return out
 
 
 # ---------------------------------------------------------------------------------------- burden
@@ -153,6 +161,7 @@ def burden_section(data: Dataset, model: Model | None, *, columns: tuple, bins: 
     if st.button("Compute the recourse burden", key=f"{key}.burden.run", icon=":material/directions_walk:"):
         st.session_state[RUN] = settings
     if st.session_state.get(RUN) != settings:
+        st.session_state.pop(SHOWN, None)  # the Report page includes only a burden the page shows
         st.caption("Press the button to search counterfactuals for every refused row (cached afterwards).")
         return
     result = burden(model, data, sensitive=list(columns), favourable=positive, constraints=constraints,

@@ -41,9 +41,10 @@ def test_the_row_counterfactuals_flip_the_model_and_never_touch_the_sensitive_fe
     for name, line in table.iloc[1:].iterrows():
         changed = original.copy()
         for column in table.columns[:-3]:
-            if not pd.isna(line[column]):
-                changed[column] = line[column]
+            if line[column] != "":  # blank: unchanged
+                changed[column] = pd.Series([line[column]]).astype(original[column].dtype).to_numpy()
         assert pipe.predict(changed)[0] == 1, name  # scored by scikit-learn: every one shown flips
+        assert float(line["distance"]) > 0 and 0.5 <= float(line["probability"]) <= 1
     assert any(m.value.startswith(f"Row **{row}** is predicted **0**") for m in at.markdown)
 
 
