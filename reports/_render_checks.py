@@ -78,7 +78,9 @@ def fairness_check_chart(report: Report, *, part: tuple[int, int] | None = None)
     groups = every[slice(*part)] if part else every  # the axis spans every group, so parts compare
     left = max(min([lo * 0.85, *(v * 0.9 for v in finite)]), 1e-3)
     right = max([hi * 1.15, *(v * 1.1 for v in finite)])
-    ticks = [t for t in (lo, 1, hi) if left <= t <= right]  # the band and parity; more crowd a panel
+    # The band and parity; over a range of decades (a rate of 0 somewhere) the decades, which stay apart.
+    marks = (lo, 1, hi) if right / left < 20 else (1e-3, 1e-2, 0.1, 1, 10, 100, 1000)
+    ticks = [t for t in marks if left <= t <= right]
     labels = [wrap_label(g["group"] + (" *" if g["small"] else ""), _LABEL_WIDTH) for g in groups]
     lines = max(text.count("\n") + 1 for text in labels)
     fig = _figure(7.2, 1.0 + (_CHECK_ROW_IN + _LINE_IN * (lines - 1)) * len(groups))
