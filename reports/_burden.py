@@ -15,14 +15,43 @@ def burden_section(burden: Any) -> dict:
     return json_safe(dict(burden) if isinstance(burden, Mapping) else burden.to_dict())
 
 
-def burden_chart(section: Mapping | None) -> str | None:
-    """SVG data URI: each group's burden as a bar with its bootstrap interval (small groups hatched)."""
-    rows = list((section or {}).get("by_group") or [])
-    if not rows:
-        return None
-    from glasswing.reports._render import _SERIES, _figure, _plain, _style, _svg
+#: Inches per group row in the burden chart.
+_ROW_IN = 0.3
 
-    fig = _figure(7.2, 0.9 + 0.42 * len(rows))
+
+def burden_charts(section: Mapping | None) -> list[str]:
+    """SVG data URIs of :func:`burden_chart`, in parts of about a dozen groups (two to an A4 page)."""
+    from glasswing.reports._render import group_parts
+
+    rows = list((section or {}).get("by_group") or [])
+    parts = group_parts([str(r["group"]) for r in rows], _ROW_IN) if rows else []
+    return [c for c in (burden_chart(section, part=p) for p in parts) if c]
+
+
+def burden_chart(section: Mapping | None, *, part: tuple[int, int] | None = None) -> str | None:
+    """SVG data URI: each group's burden as a bar with its bootstrap interval (small groups hatched).
+
+    ``part`` ``(start, stop)`` draws only those groups (see :func:`burden_charts`); long names wrap.
+    """
+    every = list((section or {}).get("by_group") or [])
+    if not every:
+        return None
+    from glasswing.audits._table import wrap_label
+    from glasswing.reports._render import (
+        _LABEL_WIDTH,
+        _LINE_IN,
+        _SERIES,
+        _figure,
+        _plain,
+        _style,
+        _svg,
+        part_title,
+    )
+
+    rows = every[slice(*part)] if part else every
+    labels = [wrap_label(str(r["group"]), _LABEL_WIDTH) for r in rows]
+    lines = max(text.count("\n") + 1 for text in labels)
+    fig = _figure(7.2, 0.9 + (_ROW_IN + _LINE_IN * (lines - 1)) * len(rows))
     ax = fig.add_subplot()
     value = np.array([np.nan if r.get("burden") is None else r["burden"] for r in rows], dtype=float)
     low = np.array([np.nan if r.get("low") is None else r["low"] for r in rows], dtype=float)
@@ -37,7 +66,8 @@ def burden_chart(section: Mapping | None) -> str | None:
         if np.isfinite(value[i]):
             ax.text((high[i] if np.isfinite(high[i]) else value[i]) * 1.02 + 0.01, y[i], f"{value[i]:.2f}",
                     va="center", fontsize=7)
-    ax.set_yticks(y, [_plain(r["group"]) for r in rows])
-    ax.invert_yaxis()
-    _style(ax, "Recourse burden by group", "mean distance to the cheapest counterfactual (interval whiskers)")
+    ax.set_yticks(y, [_plain(text) for text in labels])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    _style(ax, part_title("Recourse burden by group", part, len(every)),
+           "mean distance to the cheapest counterfactual (interval whiskers)")
     return _svg(fig)

@@ -21,7 +21,7 @@ import numpy as np
 
 from glasswing.audits._table import group_label, wrap_label
 from glasswing.audits._verdicts import DIFFERENCE_THRESHOLD, FOUR_FIFTHS
-from glasswing.reports._burden import burden_chart
+from glasswing.reports._burden import burden_charts
 from glasswing.reports._errors_section import errors_chart
 from glasswing.reports._model import Report, ReportError, metric_label
 from glasswing.reports._render_checks import check_context
@@ -81,7 +81,7 @@ def _style(ax, title: str, xlabel: str = "") -> None:
 
 #: Layout of the rates chart (inches): a group's row (one label line, plus one per extra line), the label
 #: wrap width in characters, and the most rows in one chart, so that two charts share an A4 page.
-_ROW_IN, _LINE_IN, _LABEL_WIDTH, _ROWS_IN_PER_CHART = 0.2, 0.13, 30, 4.3
+_ROW_IN, _LINE_IN, _LABEL_WIDTH, _ROWS_IN_PER_CHART = 0.2, 0.13, 30, 4.0
 
 
 def _row_heights(labels: list[str]) -> np.ndarray:
@@ -105,6 +105,21 @@ def _chunks(heights, most: float) -> list[tuple[int, int]]:
         if all(heights[a:b].sum() <= most + 1e-9 for a, b in parts) or count >= len(heights):
             return parts
         count += 1
+
+
+def group_parts(labels: list[str], row_in: float) -> list[tuple[int, int] | None]:
+    """Return the parts ``(start, stop)`` to draw a chart of one ``row_in``-inch row a group in, two a page.
+
+    ``[None]`` when one chart holds every group. Rows of wrapped labels grow by a line each (``wrap_label``).
+    """
+    lines = max((wrap_label(text, _LABEL_WIDTH).count("\n") + 1 for text in labels), default=1)
+    parts = _chunks([row_in + _LINE_IN * (lines - 1)] * len(labels), _ROWS_IN_PER_CHART) if labels else []
+    return parts if len(parts) > 1 else [None]
+
+
+def part_title(title: str, part: tuple[int, int] | None, n: int) -> str:
+    """Return a chart's title, with "groups 13–24 of 60" when it draws only a part of them."""
+    return title + (f", groups {part[0] + 1}–{part[1]} of {n}" if part else "")
 
 
 def rates_charts(report: Report) -> list[str]:
@@ -163,7 +178,7 @@ def rates_chart(report: Report, *, part: tuple[int, int] | None = None) -> str |
         ax.set_title(metric_label(m), fontsize=9, loc="left")
         ax.tick_params(axis="y", length=0)
     axes[0].set_yticks(y, [_plain(text) for text in labels], fontsize=7.5)
-    title = "Rates by group" + (f", groups {start + 1}–{stop} of {len(every)}" if part else "")
+    title = part_title("Rates by group", part, len(every))
     fig.suptitle(title, x=0.0, ha="left", fontsize=11, fontweight="bold", family="DejaVu Sans")
     notes = [f"{report.confidence:.0%} Wilson interval whiskers"]
     if overall is not None:
@@ -338,7 +353,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             "mitigation": mitigation_chart(report) if charts else None,
             "errors": errors_chart(report.errors) if charts else None,
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
-            "burden": burden_chart(report.burden) if charts else None,
+            "burden": burden_charts(report.burden) if charts else [],
         },
         "four_fifths": FOUR_FIFTHS, "difference_threshold": DIFFERENCE_THRESHOLD,
         **check_context(report, charts=charts),

@@ -49,3 +49,27 @@ def layout_report(groups: int):
 
     data = layout_dataset(groups)
     return build_report(data, metrics=audits.audit_dataset(data, n_boot=50), title=f"{groups} groups")
+
+
+def sections_report(groups: int):
+    """:func:`layout_report` with the optional sections: fairness check, a second model compared, burden.
+
+    The second model flips a tenth of the first one's predictions; the burden's costs are planted
+    (1 + the group's position), not searched.
+    """
+    from glasswing import audits
+    from glasswing.reports import build_report
+
+    data = layout_dataset(groups)
+    frame = data.frame
+    rng = np.random.default_rng(1)
+    other = np.where(rng.random(len(frame)) < 0.1, 1 - frame["pred"], frame["pred"])
+    sensitive = frame[["region", "band"]]
+    comparison = audits.compare_predictions(frame["y"], frame["pred"], other, sensitive, n_boot=20,
+                                            names=("logged", "flipped"))
+    refused = frame["pred"] == 0
+    codes = sensitive.apply(tuple, axis=1).astype("category").cat.codes
+    burden = audits.recourse_burden((1.0 + codes[refused]).to_numpy(dtype=float), sensitive[refused],
+                                    n_boot=20)
+    return build_report(data, metrics=audits.audit_dataset(data, n_boot=50), title=f"{groups} groups",
+                        fairness_check=True, comparison=comparison, burden=burden)

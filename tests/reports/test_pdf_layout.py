@@ -24,6 +24,9 @@ MIN_PAGE_REACH = 0.4
 #: Body of an A4 page between the running header and footer (mm from the top, mm from the bottom).
 BODY_TOP_MM, BODY_BOTTOM_MM = 24, 20
 CHART_TITLE, CHART_AXIS = "Rates by group", "rate (95% Wilson"
+#: Width of the A4 text column (210 mm less 2 x 16 mm margins) and the most a chart may take of its
+#: 10.2-inch height, so that two share a page with their captions.
+COLUMN_IN, MOST_CHART_IN = 178 / 25.4, 4.95
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +131,22 @@ def _svg(uri: str) -> str:
     return base64.b64decode(uri.split(",", 1)[1]).decode()
 
 
+def _shown_height(svg: str) -> float:
+    """Inches a chart takes on the page: drawn at most as wide as the 178 mm column (``width: 100%``)."""
+    width, height = (float(v) / 72 for v in re.search(r'<svg[^>]*width="([\d.]+)pt" height="([\d.]+)pt"',
+                                                      svg).groups())
+    return height * COLUMN_IN / width
+
+
 def test_rates_charts_grow_with_the_groups_and_split_to_half_pages(htmls):
     heights = {}
     for g, html in htmls.items():
         svgs = [_svg(uri) for uri in re.findall(r'<figure class="chart rates"><img src="([^"]+)"', html)]
-        heights[g] = [float(re.search(r'<svg[^>]*height="([\d.]+)pt"', s).group(1)) / 72 for s in svgs]
+        heights[g] = [_shown_height(s) for s in svgs]
     assert [len(heights[g]) for g in GROUP_COUNTS[:2]] == [1, 1]
     assert heights[10][0] > heights[5][0] + 5 * 0.15  # at least 0.15 inch more a group
     assert len(heights[30]) >= 2 and len(heights[60]) >= 3
-    # Two parts fit the 10.2-inch body of an A4 page (drawn 7 inches wide on a 7-inch column).
-    assert max(max(h) for h in heights.values()) <= 5.0, heights
+    assert max(max(h) for h in heights.values()) <= MOST_CHART_IN, heights  # two parts to a page
 
 
 def test_zero_ratio_is_labelled_at_its_bar(reports):
@@ -147,3 +156,32 @@ def test_zero_ratio_is_labelled_at_its_bar(reports):
     # The planted group never predicted positive makes the demographic parity ratio 0.
     assert "0.000 FAIL" in texts
     assert texts["0.000 FAIL"] < texts["0.2"] < texts["0.8"]  # beside the bar at 0, not at the 0.8 tick
+
+
+def _svg_text(uri: str) -> str:
+    """The text of an SVG chart (every ``<text>`` element), flattened like the PDF's."""
+    return _flat("".join(re.findall(r"<text[^>]*>([^<]*)</text>", _svg(uri))).replace("&#x2026;", "…"))
+
+
+def test_section_charts_split_with_every_group_once():
+    from glasswing.reports._burden import burden_charts
+    from glasswing.reports._render_checks import comparison_charts, fairness_check_charts
+    from tests.reports._layout_case import sections_report
+
+    report = sections_report(30)
+    pairs = list(layout_dataset(30).frame[["region", "band"]].drop_duplicates().itertuples(index=False))
+    reference = report.fairness_check["reference"]
+    for name, uris in (("fairness check", fairness_check_charts(report)),
+                       ("comparison", comparison_charts(report)), ("burden", burden_charts(report.burden))):
+        assert len(uris) >= 2, name
+        heights = [_shown_height(_svg(u)) for u in uris]
+        assert max(heights) <= MOST_CHART_IN, (name, heights)
+        texts = [_svg_text(u) for u in uris]
+        for region, band in pairs:
+            if name == "fairness check" and f"{region} · {band}" == reference:
+                continue  # the reference group is the check's yardstick, not one of its rows
+            holding = [t for t in texts if _on_chart(t, region, band)]
+            assert len(holding) == 1, (name, region, band, len(holding))
+        total = 29 if name == "fairness check" else 30
+        ranges = [tuple(map(int, re.search(rf"groups(\d+)–(\d+)of{total}", t).groups())) for t in texts]
+        assert [a for a, _ in ranges] == [1] + [b + 1 for _, b in ranges[:-1]] and ranges[-1][1] == total
