@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 import logging
+import sys
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -45,7 +46,7 @@ from glasswing.ingest._errors import (
 from glasswing.ingest._limits import check_model_archive
 from glasswing.ingest._model import ImagePreprocess, Model
 from glasswing.ingest._onnx import check_onnx
-from glasswing.ingest._skops import check_parameters, check_skops, untrusted_skops_parts
+from glasswing.ingest._skops import check_parameters, check_skops, skops_io, untrusted_skops_parts
 from glasswing.ingest._source import read_bytes, sha256_hex, source_name
 from glasswing.ingest._torchscript import check_graphs as check_torchscript_graphs
 from glasswing.ingest._torchscript import check_source as check_torchscript_source
@@ -305,12 +306,12 @@ def _unreadable(src: _Source, fmt: str, err: BaseException) -> IngestError:
 
 
 def _load_skops(src: _Source, fmt: str) -> Model:
-    import skops.io
+    sio = skops_io()  # without PyTorch where it is not loaded yet
 
     check_model_archive(src.data, src.name)
     try:
         if src.trusted:
-            allowed = skops.io.get_untrusted_types(data=src.data)
+            allowed = sio.get_untrusted_types(data=src.data)
         else:
             allowed = check_skops(src.data, src.name)  # refuses functions and unreviewed types
     except UntrustedFileError:
@@ -318,7 +319,7 @@ def _load_skops(src: _Source, fmt: str) -> Model:
     except Exception as err:  # corrupt archive or schema
         raise _unreadable(src, "skops", err) from None
     try:
-        estimator = skops.io.loads(src.data, trusted=allowed)
+        estimator = sio.loads(src.data, trusted=allowed)
     except MemoryError:
         raise IngestError(MODEL_OUT_OF_MEMORY.format(name=src.name)) from None
     except Exception as err:
@@ -483,14 +484,15 @@ def _json_value(text: str | None, key: str, src: _Source, kind: type) -> Any:
 
 # ========================================= objects -> Model ===========================================
 def _wrap_object(obj: Any, src: _Source, fmt: str) -> Model:
-    import torch
-
-    if isinstance(obj, torch.nn.Module):
-        return _image_model(obj, src, fmt)
-    if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return _from_state_dict(dict(obj), src, fmt, {})
-    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict", obj.get("model_state_dict")), Mapping):
-        return _from_state_dict(dict(obj.get("state_dict") or obj["model_state_dict"]), src, fmt, {})
+    torch = sys.modules.get("torch")  # a PyTorch object exists only once PyTorch is imported: a skops
+    if torch is not None:  # estimator is wrapped without importing it (seconds of a command's start)
+        if isinstance(obj, torch.nn.Module):
+            return _image_model(obj, src, fmt)
+        if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            return _from_state_dict(dict(obj), src, fmt, {})
+        if isinstance(obj, Mapping) and isinstance(obj.get("state_dict", obj.get("model_state_dict")),
+                                                   Mapping):
+            return _from_state_dict(dict(obj.get("state_dict") or obj["model_state_dict"]), src, fmt, {})
     if hasattr(obj, "predict_proba") and hasattr(obj, "classes_"):
         return Model.from_estimator(obj, name=src.name, sha256=src.sha256, source_format=fmt)
     if hasattr(obj, "predict"):

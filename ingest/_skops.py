@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+import types
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -65,6 +67,34 @@ FILE_PARAMETERS = {
 }
 
 
+
+#: ``skops.io`` lists scikit-learn's estimators when it is imported (``sklearn.utils.all_estimators``), and
+#: the package walk behind that list imports every subpackage to look inside it: this one imports PyTorch
+#: (seconds of a command's start) although ``sklearn.externals`` holds no estimator and the list skips it.
+_SKLEARN_TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
+
+
+def skops_io() -> types.ModuleType:
+    """Return ``skops.io``, imported without importing PyTorch when PyTorch is not loaded yet.
+
+    While ``skops.io`` is first imported, a placeholder without ``__path__`` stands in for
+    :data:`_SKLEARN_TORCH_SHIM`, so the estimator walk does not enter it; it is removed right after, and a
+    later import of that module gets the real one. The estimators skops trusts are the same either way
+    (tests/ingest/test_skops_import.py compares them with a plain ``import skops.io``).
+    """
+    if "skops.io" in sys.modules or "torch" in sys.modules or _SKLEARN_TORCH_SHIM in sys.modules:
+        import skops.io
+
+        return skops.io
+    placeholder = types.ModuleType(_SKLEARN_TORCH_SHIM)
+    sys.modules[_SKLEARN_TORCH_SHIM] = placeholder
+    try:
+        import skops.io
+    finally:
+        if sys.modules.get(_SKLEARN_TORCH_SHIM) is placeholder:
+            del sys.modules[_SKLEARN_TORCH_SHIM]
+    return skops.io
+
 def check_skops(data: bytes, name: str) -> list[str]:
     """Return the reviewed types ``data`` needs; refuse anything else, and any stored function.
 
@@ -88,14 +118,14 @@ def check_skops(data: bytes, name: str) -> list[str]:
     Exception
         skops' own errors for a corrupt archive (the caller turns them into one sentence).
     """
-    import skops.io
+    sio = skops_io()
 
     schema = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("schema.json"))
     for node, where in _nodes(schema):
         loader, qualified = node.get("__loader__"), f"{node.get('__module__')}.{node.get('__class__')}"
         if loader in FUNCTION_LOADERS or (loader == "TypeNode" and qualified not in ALLOWED_TYPE_VALUES):
             raise UntrustedFileError(SKOPS_FUNCTION.format(name=name, function=qualified, where=where))
-    untrusted = skops.io.get_untrusted_types(data=data)
+    untrusted = sio.get_untrusted_types(data=data)
     refused = [t for t in untrusted if t not in REVIEWED_TYPES]
     if refused:
         raise UntrustedFileError(SKOPS_UNTRUSTED.format(name=name, types=listing(refused)))
@@ -104,7 +134,7 @@ def check_skops(data: bytes, name: str) -> list[str]:
 
 def untrusted_skops_parts(data: bytes) -> list[str]:
     """Return what trusting ``data`` would allow: its stored functions and unreviewed types (for the UI)."""
-    import skops.io
+    sio = skops_io()
 
     schema = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("schema.json"))
     parts, named = [], set()
@@ -113,7 +143,7 @@ def untrusted_skops_parts(data: bytes) -> list[str]:
         if loader in FUNCTION_LOADERS or (loader == "TypeNode" and qualified not in ALLOWED_TYPE_VALUES):
             parts.append(f"the function {qualified}" if loader != "TypeNode" else f"the type {qualified}")
             named.add(qualified)
-    untrusted = skops.io.get_untrusted_types(data=data)
+    untrusted = sio.get_untrusted_types(data=data)
     parts += [t for t in untrusted if t not in REVIEWED_TYPES and t not in named]
     return list(dict.fromkeys(parts))
 
