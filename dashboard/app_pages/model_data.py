@@ -152,7 +152,8 @@ if model is not None:
             result = _loading.performance(model.sha256, scored.sha256, roles_key, model, scored)
             a, b = st.columns(2)
             a.metric("Accuracy", f"{result['accuracy']:.3f}", border=True)
-            b.metric(result["auc_name"], f"{result['auc']:.3f}" if result["auc"] is not None else "n/a",
-                     border=True)
+            short = "AUC" if result["auc_name"] == "AUC" else "AUC (macro OvR)"  # named in full below
+            b.metric(short, f"{result['auc']:.3f}" if result["auc"] is not None else "n/a", border=True,
+                     help=md(result["auc_note"]))
             st.caption(f"The model's predictions on {result['n']:,} labelled "
                        f"{'rows' if scored is data else 'images'}. {md(result['auc_note'])}")
