@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STOPPED = "Stopped after epoch {epoch} of {epochs}."
+STOPPED = "Stopped after epoch {epoch} of {epochs}; nothing was kept."
 
 
 def adversarial_classifier(*, constraint: str, epochs: int, adversary_weight: float, hidden: int,
@@ -33,7 +33,7 @@ def fit_adversarial(task):
     """Fit ``adversarial`` (see ``audits._mitigation``), reporting progress once per epoch."""
     import torch
 
-    from glasswing.audits._mitigation import _Fitted
+    from glasswing.audits._mitigation import MitigationStopped, _Fitted
     from glasswing.audits._torch_tabular import TabularEncoding, group_indicators, network_model
 
     p = task.params
@@ -47,6 +47,8 @@ def fit_adversarial(task):
     def per_epoch(model, step, **_):
         if step % batches == 0:
             epoch = step // batches
+            if task.stop is not None and task.stop():
+                raise MitigationStopped(STOPPED.format(epoch=epoch, epochs=epochs))
             task.report(0.1 + 0.75 * epoch / epochs, f"Adversarial training: epoch {epoch} of {epochs}")
         return False
 

@@ -19,6 +19,7 @@ import numpy as np
 
 ARCHITECTURES = ("logistic", "mlp")
 BAD_ARCHITECTURE = "architecture must be one of: {valid}; got '{value}'."
+STOPPED = "Stopped after epoch {epoch} of {epochs}; nothing was kept."
 
 
 def fairness_penalty(constraint: str):
@@ -105,7 +106,7 @@ def train_fair_loss(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, lam: fl
 
 def fit_fair_loss(task):
     """Fit ``fair_loss`` (see ``audits._mitigation``), reporting progress once per epoch."""
-    from glasswing.audits._mitigation import MitigationError, _Fitted
+    from glasswing.audits._mitigation import MitigationError, MitigationStopped, _Fitted
     from glasswing.audits._torch_tabular import TabularEncoding, group_indicators, network_model
 
     p = task.params
@@ -119,6 +120,8 @@ def fit_fair_loss(task):
 
     def on_epoch(epoch: int, loss: float) -> None:
         losses.append(loss)
+        if task.stop is not None and task.stop():
+            raise MitigationStopped(STOPPED.format(epoch=epoch, epochs=epochs))
         task.report(0.1 + 0.75 * epoch / epochs, f"Fair loss: epoch {epoch} of {epochs} (loss {loss:.4f})")
 
     task.report(0.1, f"Training on cross-entropy + {p['lam']:g} x the fairness penalty ({epochs} epochs)")

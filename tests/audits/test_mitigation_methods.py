@@ -314,3 +314,16 @@ def test_a_correlation_remover_carrying_a_function_is_still_refused():
     remover.alpha = np.savetxt  # a stored function would run when the model scores data
     with pytest.raises(UntrustedFileError):
         load_model(skops.io.dumps(make_pipeline(remover, LogisticRegression())), name="m.skops")
+
+
+@pytest.mark.parametrize("method", ["fair_loss", "adversarial"])
+def test_pytorch_methods_stop_between_epochs_when_asked(german, method):
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) >= 2
+
+    with pytest.raises(audits.MitigationStopped) as err:
+        audits.mitigate(*german, method=method, params={"epochs": 5}, stop=stop)
+    assert str(err.value) == "Stopped after epoch 2 of 5; nothing was kept."
