@@ -17,7 +17,13 @@ from pathlib import Path
 from glasswing._errors import GlasswingError
 
 METHOD_NAMES = ("reweighing", "uniform_sampling", "preferential_sampling", "correlation_remover",
-                "adversarial", "fair_loss", "threshold_optimizer", "exponentiated_gradient")
+                "adversarial", "fair_loss", "threshold_optimizer", "exponentiated_gradient", "review_band")
+#: The review band (``audits.review_band``) is no model: it routes the rows near the threshold to a person.
+REVIEW_BAND = "review_band"
+REVIEW_PARAMS = {"threshold": 0.5, "width": 0.1}
+REVIEW_NO_MODEL = ("The review band changes who decides the rows near the threshold, not the model; there "
+                   "is no model to export.")
+REVIEW_BAD_PARAM = "The review band takes threshold and width (numbers); got --param {text!r}."
 BAD_PARAM = "--param {text!r} is not NAME=VALUE, e.g. --param lam=0.5."
 UNKNOWN_METHOD = "--method {method!r} is not a mitigation method; choose one of: {valid}."
 NO_FOLDER = "The folder for {option} does not exist: {folder}."
@@ -88,13 +94,21 @@ def run(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     from glasswing import audits, ingest
 
-    if args.method not in audits.METHODS:
-        raise GlasswingError(UNKNOWN_METHOD.format(method=args.method, valid=", ".join(audits.METHODS)))
-    audits.method_params(args.method, params)  # bad names and values before any file is read
-    spec = audits.METHODS[args.method]
-    if args.out_model and spec.export is None:
+    if args.method not in audits.METHODS and args.method != REVIEW_BAND:
+        raise GlasswingError(UNKNOWN_METHOD.format(method=args.method,
+                                                   valid=", ".join([*audits.METHODS, REVIEW_BAND])))
+    if args.method == REVIEW_BAND:
+        band = _review_params(params)
+        if args.out_model:
+            raise GlasswingError(REVIEW_NO_MODEL)
+    else:
+        audits.method_params(args.method, params)  # bad names and values before any file is read
+    spec = audits.METHODS.get(args.method)
+    if spec is None:  # the review band: checked above
+        pass
+    elif args.out_model and spec.export is None:
         raise audits.MitigationError(audits.NO_EXPORT[args.method])
-    if args.out_model and Path(args.out_model).suffix.lower() != spec.export:
+    elif args.out_model and Path(args.out_model).suffix.lower() != spec.export:
         raise GlasswingError(WRONG_SUFFIX.format(suffix=spec.export, label=spec.label, out=args.out_model,
                                                  kind="skops" if spec.export == ".skops" else "ONNX"))
     sensitive = tuple(args.sensitive)
@@ -111,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = audits.baseline_model(train, seed=args.seed)
     started = time.perf_counter()
+    if args.method == REVIEW_BAND:
+        return _run_review_band(args, band, model, test, split, started)
 
     def progress(fraction: float, message: str) -> None:
         elapsed = time.perf_counter() - started
@@ -135,6 +151,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review_params(params: dict) -> dict:
+    """Return the review band's threshold and width from ``--param`` (defaults 0.5 and 0.1)."""
+    out = dict(REVIEW_PARAMS)
+    for name, value in params.items():
+        try:
+            if name not in out:
+                raise ValueError
+            out[name] = float(value)
+        except ValueError:
+            raise GlasswingError(REVIEW_BAD_PARAM.format(text=f"{name}={value}")) from None
+    return out
+
+
+def _run_review_band(args: argparse.Namespace, band: dict, model, test, split: str | None,
+                     started: float) -> int:
+    """Route the held-out rows near the threshold to review; compare every row decided with the rest."""
+    from glasswing import audits, ingest
+
+    groups, _ = ingest.group_frame(test.frame, list(test.roles.sensitive), ingest.parse_bins(args.bins))
+    classes = list(model.classes_)
+    positive = test.positive_label if test.positive_label in classes else classes[-1]
+    score = model.predict_proba(test.frame)[:, classes.index(positive)]
+    result = audits.review_band(test.y_true, score, groups, threshold=band["threshold"], width=band["width"],
+                                pos_label=positive, min_group_size=args.min_group_size)
+    seconds = time.perf_counter() - started
+    head = [f"Review band: {result.rule} {result.share_reviewed:.1%} of the held-out rows go to review; "
+            f"{seconds:.1f} s", f"Model: {model.name}; measured on "
+            f"{split or f'{len(test):,} rows of {Path(args.test).name}'}.", "",
+            "before: every row decided at the threshold; after: the automated decisions only", "",
+            *_table(result.all_automated, result.automated), "", "Share routed to review by group:",
+            result.shares.round(3).to_string()]
+    print("\n".join(head))
+    if args.json:
+        payload = {"method": REVIEW_BAND, "params": band, "changes": "who decides (rows near the threshold)",
+                   "share_reviewed": result.share_reviewed,
+                   "shares": result.shares.reset_index().to_dict(orient="records"),
+                   "before": result.all_automated.to_dict(), "after": result.automated.to_dict(),
+                   "seconds": round(seconds, 3)}
+        Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=False, default=_plain) + "\n")
+        print(f"Wrote {args.json}")
+    return 0
+
+
 def _plain(value):
     """Return NumPy scalars as Python values for ``json.dumps``."""
     return value.item() if hasattr(value, "item") else str(value)
@@ -152,8 +211,8 @@ def to_json(result, about: dict) -> dict:
             "seconds": round(result.compute_time, 3)}
 
 
-def render(result, about: dict) -> str:
-    """Return the before/after table: accuracy, AUC and each headline disparity with its interval."""
+def _table(before, after) -> list[str]:
+    """Return the lines of the before/after table: accuracy, AUC, each headline disparity and interval."""
     from glasswing.audits._verdicts import interval_text
 
     def cell(metrics, name):
@@ -168,12 +227,17 @@ def render(result, about: dict) -> str:
         span = "" if row is None else f" ({interval_text(row['low'], row['high'])})"
         return f"{value:.3f}{span}"
 
-    summary = result.before.headline().summary
+    summary = before.headline().summary
     names = ["accuracy", "auc", *(k for k in summary if k != "four_fifths_rule_passed")]
-    rows = [(n.replace("_", " "), cell(result.before, n), cell(result.after, n)) for n in names]
+    rows = [(n.replace("_", " "), cell(before, n), cell(after, n)) for n in names]
     widths = [max(len(r[i]) for r in [("", "before", "after"), *rows]) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [("", "before", "after"), *rows]]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            for r in [("", "before", "after"), *rows]]
+
+
+def render(result, about: dict) -> str:
+    """Return the before/after table: accuracy, AUC and each headline disparity with its interval."""
+    lines = _table(result.before, result.after)
     head = result.before.headline()
     scope = ("every group" if head.include_small_groups else
              f"groups with at least {result.before.min_group_size:,} held-out rows")

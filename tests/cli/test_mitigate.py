@@ -47,7 +47,8 @@ def test_without_test_file_the_split_is_stated(tmp_path, capsys):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--method", "massage"], mitigate.UNKNOWN_METHOD.format(
         method="massage", valid="reweighing, threshold_optimizer, exponentiated_gradient, uniform_sampling, "
-                                "preferential_sampling, correlation_remover, adversarial, fair_loss")),
+                                "preferential_sampling, correlation_remover, adversarial, fair_loss, "
+                                "review_band")),
     (["--method", "fair_loss", "--param", "lam"], mitigate.BAD_PARAM.format(text="lam")),
     (["--method", "fair_loss", "--param", "lambda=2"],
      "Fairness-regularised loss has no parameter 'lambda'; its parameters are: lam, architecture, epochs, "
@@ -71,3 +72,24 @@ def test_out_model_suffix_must_match_the_format(tmp_path, capsys):
                  "--sensitive", "sex", "--method", "threshold_optimizer", "--out-model", str(tmp_path / "m")])
     assert code == 2
     assert capsys.readouterr().err.strip() == "glasswing: error: " + NO_EXPORT["threshold_optimizer"]
+
+
+def test_review_band_routes_the_rows_near_the_threshold(tmp_path, capsys):
+    out = tmp_path / "band.json"
+    model_file = SAMPLES / "models" / "german_logreg.skops"
+    code = main(["mitigate", "--data", str(SAMPLES / "german_train.csv"), "--test",
+                 str(SAMPLES / "german_test_predictions.csv"), "--target", "risk", "--sensitive", "sex",
+                 "--model", str(model_file), "--method", "review_band", "--param", "width=0.2",
+                 "--json", str(out)])
+    assert code == 0
+    payload = json.loads(out.read_text())
+    test = pd.read_csv(SAMPLES / "german_test_predictions.csv")
+    score = load_model(model_file).predict_proba(test)[:, 1]
+    near = np.abs(score - 0.5) <= 0.1  # the band 0.4 to 0.6, counted by hand
+    assert payload["share_reviewed"] == pytest.approx(near.mean())
+    assert payload["params"] == {"threshold": 0.5, "width": 0.2}
+    kept = ~near
+    decided = (score[kept] >= 0.5).astype(int)
+    assert payload["after"]["overall"]["n"] == kept.sum()
+    assert payload["after"]["overall"]["selection_rate"] == pytest.approx(decided.mean())
+    assert "go to review" in capsys.readouterr().out
