@@ -9,7 +9,8 @@ with its default settings, the same fit is made directly through the library it 
 - correlation_remover: fairlearn's ``CorrelationRemover`` in a scikit-learn pipeline;
 - adversarial: fairlearn's ``AdversarialFairnessClassifier`` (PyTorch) on the encoded rows;
 - fair_loss: a plain PyTorch loop with fairret's ``NormLoss``;
-- threshold_optimizer, exponentiated_gradient: fairlearn's ``ThresholdOptimizer``, ``ExponentiatedGradient``.
+- threshold_optimizer, exponentiated_gradient: fairlearn's ``ThresholdOptimizer``, ``ExponentiatedGradient``
+  (with Glasswing's default bound, ``max_iter=audits.EG_MAX_ITER``).
 
 ``ours_s`` includes what the contract adds: predicting and auditing before and after (intervals, adequate
 groups) and, for the PyTorch methods, writing and loading the ONNX graph. ``ratio`` = ``ours_s /
@@ -120,7 +121,7 @@ def references(model, train: Dataset, test: Dataset) -> dict:
 
     def expgrad():
         eg = ExponentiatedGradient(clone(model.estimator), constraints=DemographicParity(),
-                                   sample_weight_name="model__sample_weight")
+                                   sample_weight_name="model__sample_weight", max_iter=audits.EG_MAX_ITER)
         eg.fit(X, y, sensitive_features=s)
         eg.predict(X_test, random_state=SEED)
 
