@@ -87,3 +87,21 @@ def test_report_includes_a_pytorch_method_result():
     assert f"What it changes: the training (in-processing); fitted and measured in {seconds} s" in section
     before, after = result.disparity()
     assert f"{before:.3f}" in section and f"{after:.3f}" in section
+
+
+def test_report_draws_every_method_tried_with_the_pareto_front():
+    import base64
+    import re
+
+    from glasswing import audits
+    from glasswing.ingest import samples
+    from glasswing.reports import build_report, render_html
+    from glasswing.reports._build import mitigation_section
+
+    model, test = samples.german_model("logreg"), samples.german_dataset("test")
+    result = audits.mitigate(model, samples.german_dataset("train"), test, method="reweighing")
+    section = mitigation_section(result) | {"tried": ROWS}
+    html = render_html(build_report(test, model, metrics=result.before, mitigation=section))
+    uri = re.search(r'data:image/svg\+xml;base64,([^"]+)" alt="Accuracy against disparity', html).group(1)
+    svg = base64.b64decode(uri).decode()
+    assert "Pareto front" in svg and "Fair loss 3" in svg and "λ sweep (demographic parity, logistic)" in svg
