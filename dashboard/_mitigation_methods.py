@@ -75,8 +75,9 @@ def export_button(result: MitigationResult, container) -> None:
         container.caption(NO_MODEL_EXPORT.get(result.method, audits.NO_EXPORT[result.method]))
         return
     data, suffix = _export(result.model.sha256, _result=result)
-    kind = "skops" if suffix == ".skops" else "ONNX, takes the original columns"
-    container.download_button(f"Mitigated model ({kind})", data, file_name=f"mitigated_model{suffix}",
+    label = ("Retrained model (skops)" if suffix == ".skops" else
+             "Mitigated model (ONNX, takes the original columns)")
+    container.download_button(label, data, file_name=f"mitigated_model{suffix}",
                               mime="application/octet-stream", key="mitigation.model_export")
 
 

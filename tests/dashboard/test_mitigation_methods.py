@@ -70,7 +70,7 @@ def test_correlation_remover_exports_a_skops_model_that_loads_back(german):
     at.button(key="mitigation.run").click().run(timeout=TIMEOUT)
     assert not at.exception, at.exception
     labels = [b.proto.label for b in at.get("download_button")]
-    assert "Mitigated model (skops)" in labels
+    assert "Retrained model (skops)" in labels
     result = audits.mitigate(model, samples.german_dataset("train"), data, method="correlation_remover")
     loaded = load_model(result.export()[0], name="m.skops")  # CorrelationRemover passes the safe loader
     assert (loaded.predict(data.frame) == result.y_pred_after).all()
