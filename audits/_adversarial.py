@@ -6,7 +6,9 @@ adversary's, with weight ``adversary_weight`` (fairlearn's ``alpha``). Columns a
 standardised (``TabularEncoding``), so the network, written with that encoding as one ONNX graph, takes the
 original columns. This trains a new network: the loaded model is only the "before".
 
-Defaults (about 20 s on 25,000 rows on two cores, see ``bench/mitigation.py``): a predictor with one hidden
+Defaults (measured with ``bench/mitigation.py`` on 25,000 rows, two torch threads on a busy 2-core machine:
+98 CPU seconds, fairlearn's own call 90, so over a minute; ``epochs=5`` or ``batch_size=256`` about halves
+it): a predictor with one hidden
 layer of 32 leaky-ReLU units, fairlearn's adversary (3 units), 10 epochs of mini-batches of 128, Adam at
 learning rate 0.01 (fairlearn's 0.001 barely moves the gap in 10 epochs), ``adversary_weight`` 1.
 """
