@@ -4,6 +4,7 @@ Each module adds its public names here with a one-line import; keep ``__all__`` 
 """
 
 from glasswing.audits._audit import audit_dataset
+from glasswing.audits._baseline import baseline_model
 from glasswing.audits._burden import RecourseBurden, recourse_burden, recourse_burden_of, recourse_rows
 from glasswing.audits._compare import ModelComparison, compare_models, compare_predictions
 from glasswing.audits._duckdb import group_metrics_parquet
@@ -16,6 +17,7 @@ from glasswing.audits._errors import (
     error_analysis_dataset,
     fairness_by_cohort,
 )
+from glasswing.audits._fair_loss import fair_loss_sweep
 from glasswing.audits._fairness_check import CHECK_METRICS, FairnessCheck, confusion_by_group, fairness_check
 from glasswing.audits._history import (
     AuditRun,
@@ -33,14 +35,17 @@ from glasswing.audits._mitigation import (
     EG_FULL_MAX_ITER,
     EG_MAX_ITER,
     METHODS,
+    NO_EXPORT,
     MitigationMethod,
     MitigationResult,
     MitigationStopped,
     check_method,
     holdout_split,
+    method_params,
     mitigate,
 )
 from glasswing.audits._performance import accuracy_by_group, auc_score, macro_ovr_auc, model_performance
+from glasswing.audits._resampling import expected_cell_sizes, preferential_sample, uniform_sample
 from glasswing.audits._result import DISPARITIES, FourFifths, GroupMetrics
 from glasswing.audits._review_band import ReviewBand, review_band
 from glasswing.audits._reweighing import MitigationError, Reweighing, reweighing_weights
@@ -50,10 +55,13 @@ from glasswing.audits._thresholds import GroupThresholds, group_thresholds
 from glasswing.audits._validate import AuditError
 
 __all__: list[str] = []
+__all__ += ["NO_EXPORT"]
 __all__ += ["CONSTRAINTS", "METHODS", "MitigationError", "MitigationMethod", "MitigationResult", "Reweighing",
             "check_method", "holdout_split", "mitigate", "reweighing_weights"]
 __all__ += ["EG_FULL_MAX_ITER", "EG_MAX_ITER", "MitigationStopped"]
 __all__ += ["GroupThresholds", "ReviewBand", "group_thresholds", "review_band"]
+__all__ += ["fair_loss_sweep"]
+__all__ += ["baseline_model", "expected_cell_sizes", "method_params", "preferential_sample", "uniform_sample"]
 __all__ += ["AuditRun", "History", "HistoryError", "compare_runs", "open_history", "run_from_dict",
             "run_to_dict"]
 __all__ += ["accuracy_by_group", "auc_score", "macro_ovr_auc", "model_performance"]

@@ -1,4 +1,4 @@
-"""Bias mitigation compared before and after: reweighing, threshold optimisation, exponentiated gradient.
+"""Bias mitigation compared before and after: one contract for every method, from resampling to thresholds.
 
 ``mitigate(model, train, test, method=..., constraint=...)`` fits a mitigated predictor on the training
 data and evaluates the original and the mitigated predictor on the held-out data with the same group
@@ -10,6 +10,16 @@ metrics. The three methods act at different stages:
   It needs only ``predict_proba``, so it works for every tabular model, ONNX included.
 - ``exponentiated_gradient`` (reductions, fairlearn): a randomised mixture of retrained models that
   satisfies the constraint on the training data.
+- ``uniform_sampling`` and ``preferential_sampling`` (pre-processing, ``audits._resampling``): a training
+  set in which label and group are independent, then a retrained clone.
+- ``correlation_remover`` (pre-processing, fairlearn, ``audits._correlation``): a retrained pipeline that
+  removes the linear correlation of the columns with the sensitive ones.
+- ``adversarial`` (in-processing, fairlearn's PyTorch ``AdversarialFairnessClassifier``,
+  ``audits._adversarial``) and ``fair_loss`` (cross-entropy plus a fairret penalty, ``audits._fair_loss``):
+  new PyTorch networks, exported as ONNX graphs that take the original columns.
+
+Every method is fitted on the training rows and measured on the same held-out rows: accuracy, AUC where the
+mitigated predictor has scores, and every disparity with its interval, headlines on adequate groups.
 """
 
 from __future__ import annotations
@@ -74,6 +84,15 @@ NOT_BINARY_TARGET = "Mitigation needs two label values; '{target}' has {n}: {val
 LABEL_MISMATCH = ("The model predicts {classes}, but '{target}' holds {values}; the model and the data "
                   "must use the same labels.")
 TOO_SMALL = "The {which} data has {n} rows; mitigation needs at least {minimum}."
+UNKNOWN_PARAM = "{label} has no parameter '{name}'; its parameters are: {valid}."
+NO_PARAMS = "{label} takes no parameters; remove '{name}'."
+BAD_PARAM = "Parameter '{name}' of {label} must be {kind}; got '{value}'."
+NO_EXPORT = {
+    "threshold_optimizer": ("The threshold optimizer keeps the original model and needs each row's group at "
+                            "prediction time, so there is no stand-alone model to export."),
+    "exponentiated_gradient": ("Exponentiated gradient gives a randomised mixture of retrained models, not "
+                               "one model to export."),
+}
 MIN_ROWS = 10
 BAD_MAX_ITER = "The number of iterations must be a whole number of at least 1; got {value!r}."
 STOPPED = ("Stopped after {done} of at most {total} iterations ({fits} fits of the model); nothing was "
@@ -102,6 +121,16 @@ class MitigationMethod:
     constraints: tuple[str, ...]
     retrains: bool
     description: str
+    changes: str = "the training"
+    params: tuple[tuple[str, Any, str], ...] = ()
+    sample_weight: bool = True
+    label_param: str | None = None
+    export: str | None = ".skops"
+
+    @property
+    def defaults(self) -> dict:
+        """The method's parameters with their defaults (``mitigate(params=...)`` overrides them)."""
+        return {name: default for name, default, _ in self.params}
 
     def why_not(self, model: Model | None) -> str | None:
         """Return why this method cannot run on ``model`` (one sentence), or None when it can."""
@@ -114,7 +143,7 @@ class MitigationMethod:
                                            classes=", ".join(map(str, model.classes_)))
         if self.retrains and model.kind != "sklearn":
             return CANNOT_RETRAIN_KIND.format(label=self.label, kind=_KIND_NAMES.get(model.kind, model.kind))
-        if self.retrains and not model.supports_sample_weight:
+        if self.retrains and self.sample_weight and not model.supports_sample_weight:
             final = type(_final_step(model.estimator)).__name__
             return NO_SAMPLE_WEIGHT.format(label=self.label, estimator=final)
         return None
@@ -141,6 +170,99 @@ METHODS: dict[str, MitigationMethod] = {m.name: m for m in (
         "Retrains the model many times with reweighted, relabelled data and mixes the results into a "
         "randomised classifier that meets the constraint (fairlearn; Agarwal et al.)."),
 )}
+#: What each of the first three changes (the later entries state it themselves).
+METHODS.update({name: replace(METHODS[name], changes=changes) for name, changes in (
+    ("reweighing", "the data (row weights)"), ("threshold_optimizer", "the decisions"),
+    ("exponentiated_gradient", "the training"))})
+for _name in ("threshold_optimizer", "exponentiated_gradient"):  # no stand-alone model to export
+    METHODS[_name] = replace(METHODS[_name], export=None)
+_ADVERSARIAL_PARAMS = (
+    ("epochs", 10, "passes over the training rows"),
+    ("adversary_weight", 1.0, "fairlearn's alpha: how strongly the adversary's gradient is projected away"),
+    ("hidden", 32, "leaky-ReLU units of the predictor's hidden layer"),
+    ("batch_size", 128, "rows per gradient step"),
+    ("learning_rate", 0.01, "Adam's learning rate"))
+_FAIR_LOSS_PARAMS = (
+    ("lam", 1.0, "weight of the fairness penalty (0: plain cross-entropy)"),
+    ("architecture", "logistic", "logistic (regression) or mlp (one hidden layer of 32 ReLU units)"),
+    ("epochs", 30, "passes over the training rows"),
+    ("batch_size", 1024, "rows per gradient step"),
+    ("learning_rate", 0.01, "Adam's learning rate"))
+METHODS.update({m.name: m for m in (
+    MitigationMethod(
+        "uniform_sampling", "Uniform sampling", "pre-processing", ("demographic_parity",), True,
+        "Draws every (group, label) cell of the training data with replacement to the size it would have "
+        "if label and group were independent, then retrains the model (Kamiran & Calders).",
+        changes="the data (rows resampled)", sample_weight=False),
+    MitigationMethod(
+        "preferential_sampling", "Preferential sampling", "pre-processing", ("demographic_parity",), True,
+        "Brings every (group, label) cell to its expected size by dropping or duplicating the rows closest "
+        "to the decision boundary first (ranked by the loaded model's scores), then retrains the model "
+        "(Kamiran & Calders).", changes="the data (rows resampled)", sample_weight=False),
+    MitigationMethod(
+        "correlation_remover", "Correlation remover", "pre-processing", ("demographic_parity",), True,
+        "Removes the linear correlation of the other columns with the sensitive ones inside the retrained "
+        "pipeline (fairlearn's CorrelationRemover; alpha 1 removes it in full), so the mitigated model "
+        "takes the original columns.", changes="the data (columns decorrelated)",
+        params=(("alpha", 1.0, "share of the correlation removed, 0 to 1"),), sample_weight=False,
+        label_param="alpha"),
+    MitigationMethod(
+        "adversarial", "Adversarial debiasing", "in-processing", ("demographic_parity", "equalized_odds"),
+        False,
+        "Trains a new PyTorch network while an adversary tries to recover the group from its output "
+        "(fairlearn's AdversarialFairnessClassifier; Zhang, Lemoine & Mitchell).",
+        params=_ADVERSARIAL_PARAMS, label_param="adversary_weight", export=".onnx"),
+    MitigationMethod(
+        "fair_loss", "Fairness-regularised loss", "in-processing", ("demographic_parity", "equalized_odds"),
+        False,
+        "Trains a new PyTorch logistic regression or small MLP on cross-entropy plus lambda times a "
+        "differentiable fairness penalty (fairret's NormLoss on the positive rate, or on the true- and "
+        "false-positive rates).", params=_FAIR_LOSS_PARAMS, label_param="lam", export=".onnx"),
+)})
+
+
+def method_params(method: str, params: dict | None = None) -> dict:
+    """Return the method's parameters: its defaults overridden by ``params`` (text converted).
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`METHODS`.
+    params : dict, optional
+        ``{name: value}``; values may be text (``"0.5"``, ``"mlp"``) as the command line gives them.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    MitigationError
+        For a name the method does not take, or a value of the wrong kind.
+
+    Examples
+    --------
+    >>> method_params("fair_loss", {"lam": "0.5"})["lam"]
+    0.5
+    """
+    spec = METHODS[method]
+    out = spec.defaults
+    for name, value in (params or {}).items():
+        if name not in out:
+            if not out:
+                raise MitigationError(NO_PARAMS.format(label=spec.label, name=name))
+            raise MitigationError(UNKNOWN_PARAM.format(label=spec.label, name=name, valid=", ".join(out)))
+        kind = type(out[name])
+        try:
+            converted = kind(value)
+        except (TypeError, ValueError):
+            converted = None
+        if converted is None or (kind is int and float(value) != converted):
+            raise MitigationError(BAD_PARAM.format(name=name, label=spec.label, value=value,
+                                                   kind={int: "a whole number", float: "a number"}.get(
+                                                       kind, "text")))
+        out[name] = converted
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,11 +310,47 @@ class MitigationResult:
     params: dict = field(default_factory=dict)
     compute_time: float = 0.0
     n_train: pd.Series | None = None
+    score_before: np.ndarray | None = None
+    score_after: np.ndarray | None = None
+    artifact: bytes | None = None
+    extra: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
-        """A short display name: method and constraint."""
-        return f"{METHODS[self.method].label} ({self.constraint.replace('_', ' ')})"
+        """A short display name: method, constraint and the method's main setting (the sweep's lambda)."""
+        spec = METHODS[self.method]
+        setting = ""
+        if spec.label_param and spec.label_param in self.params:
+            value = self.params[spec.label_param]
+            name = "λ" if spec.label_param == "lam" else spec.label_param.replace("_", " ")
+            setting = f", {name} = {value:g}" if isinstance(value, float) else f", {name} = {value}"
+            if self.method == "fair_loss" and self.params.get("architecture") != "logistic":
+                setting += f", {self.params.get('architecture')}"
+        return f"{spec.label} ({self.constraint.replace('_', ' ')}{setting})"
+
+    @property
+    def changes(self) -> str:
+        """What the method changes: the data, the training or the decisions."""
+        return METHODS[self.method].changes
+
+    def export(self) -> tuple[bytes, str]:
+        """Return the mitigated model as safe bytes and their file suffix: ``.skops`` or ``.onnx``.
+
+        scikit-learn models (reweighing, resampling, correlation remover) are skops files; the PyTorch
+        networks are ONNX graphs that take the original columns. Both load with ``ingest.load_model``.
+
+        Raises
+        ------
+        MitigationError
+            For the threshold optimizer and exponentiated gradient, which give no stand-alone model.
+        """
+        if self.artifact is not None:
+            return self.artifact, ".onnx"
+        if self.model is None or self.model.kind != "sklearn":
+            raise MitigationError(NO_EXPORT.get(self.method, NO_EXPORT["exponentiated_gradient"]))
+        import skops.io
+
+        return skops.io.dumps(self.model.estimator), ".skops"
 
     def disparity(self, name: str | None = None) -> tuple[float, float]:
         """Return a disparity (before, after): a ``summary()`` key or a metric's between-group difference.
@@ -212,10 +370,25 @@ class MitigationResult:
         """One flat row for tables and the accuracy-vs-disparity chart (plain Python values)."""
         row = {"label": self.label, "method": self.method, "constraint": self.constraint,
                "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after,
-               "compute_time": self.compute_time}
+               "compute_time": self.compute_time, "changes": self.changes,
+               "params": {k: self.params[k] for k in METHODS[self.method].defaults if k in self.params}}
+        for which, metrics in (("before", self.before), ("after", self.after)):
+            auc = metrics.overall.get("auc")
+            row[f"auc_{which}"] = None if auc is None or auc != auc else float(auc)
         for key in ("demographic_parity_difference", "equalized_odds_difference"):
             row[f"{key}_before"], row[f"{key}_after"] = self.disparity(key)
+            for which, metrics in (("before", self.before), ("after", self.after)):
+                row[f"{key}_{which}_low"], row[f"{key}_{which}_high"] = _interval(metrics, key)
         return row
+
+
+def _interval(metrics: GroupMetrics, name: str) -> tuple[float, float]:
+    """Return the headline interval (low, high) of a summary disparity; NaN when undefined."""
+    table = metrics.headline().disparities
+    if name not in table.index:
+        return float("nan"), float("nan")
+    low, high = table.loc[name, "low"], table.loc[name, "high"]
+    return (float("nan") if low is None else float(low)), (float("nan") if high is None else float(high))
 
 
 def _disparity(metrics: GroupMetrics, name: str) -> float:
@@ -308,6 +481,8 @@ class _Task:
     report: Callable[[float, str], None]
     max_iter: int = EG_MAX_ITER
     stop: Callable[[], bool] | None = None
+    params: dict = field(default_factory=dict)
+    test_frame: pd.DataFrame | None = None
 
     def as_labels(self, pred01) -> np.ndarray:
         """Return fairlearn's 0/1 predictions as the model's labels."""
@@ -329,6 +504,23 @@ class _Fitted:
     weights: np.ndarray | None = None
     weights_by_group: pd.DataFrame | None = None
     params: dict = field(default_factory=dict)
+    score: np.ndarray | None = None
+    artifact: bytes | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _retrained(task: _Task, estimator: Any, columns: list, suffix: str, **more) -> _Fitted:
+    """Wrap a retrained scikit-learn estimator as a ``Model`` and predict the held-out rows with it."""
+    key = f"{task.model.sha256}|{task.train.sha256}|{suffix}|{task.seed}|{task.params}"
+    mitigated = Model.from_estimator(estimator, name=f"{task.model.name} ({suffix})",
+                                     sha256=hashlib.sha256(key.encode()).hexdigest(), feature_names=columns,
+                                     source_format="memory")
+    task.report(0.85, "Evaluating on the held-out data")
+    test = task.X_test if list(columns) == list(task.features) else task.test_frame[columns]
+    proba = mitigated.predict_proba(test)
+    positive = list(mitigated.classes_).index(task.positive)
+    return _Fitted(estimator, mitigated.classes_[np.argmax(proba, axis=1)], mitigated,
+                   score=proba[:, positive], **more)
 
 
 def _fit_reweighing(task: _Task) -> _Fitted:
@@ -339,13 +531,8 @@ def _fit_reweighing(task: _Task) -> _Fitted:
     task.report(0.35, "Retraining the model with the weights")
     estimator = _seeded_clone(task.model.estimator, task.seed)
     estimator.fit(task.X_train, task.y_train, **{_weight_param(estimator): weights})
-    key = f"{task.model.sha256}|{task.train.sha256}|reweighing|{task.seed}"
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    mitigated = Model.from_estimator(estimator, name=f"{task.model.name} (reweighed)", sha256=digest,
-                                     feature_names=task.features, source_format="memory")
-    task.report(0.85, "Evaluating on the held-out data")
-    return _Fitted(estimator, np.asarray(mitigated.predict(task.X_test)), mitigated, weights,
-                   reweighing.weights_by_group_)
+    return _retrained(task, estimator, task.features, "reweighed", weights=weights,
+                      weights_by_group=reweighing.weights_by_group_)
 
 
 def _fit_threshold_optimizer(task: _Task) -> _Fitted:
@@ -359,7 +546,7 @@ def _fit_threshold_optimizer(task: _Task) -> _Fitted:
     estimator.fit(task.X_train, task.y01, sensitive_features=task.s_train)
     task.report(0.85, "Evaluating on the held-out data")
     pred01 = estimator.predict(task.X_test, sensitive_features=task.s_test, random_state=task.seed)
-    return _Fitted(estimator, task.as_labels(pred01))
+    return _Fitted(estimator, task.as_labels(pred01))  # no score: its decisions are randomised thresholds
 
 
 class _FitCounter:
@@ -474,7 +661,18 @@ def _fit_exponentiated_gradient(task: _Task) -> _Fitted:
     counter.done(counter.iterations)
     task.report(0.85, "Evaluating on the held-out data")
     return _Fitted(estimator, task.as_labels(estimator.predict(task.X_test, random_state=task.seed)),
-                   params={"max_iter": task.max_iter, "iterations": counter.iterations, "fits": counter.fits})
+                   params={"max_iter": task.max_iter, "iterations": counter.iterations, "fits": counter.fits},
+                   score=estimator._pmf_predict(task.X_test)[:, 1])  # the mixture's P(positive)
+
+
+def _fitter(module: str, name: str) -> Callable[[_Task], _Fitted]:
+    """Return the fitter ``name`` of another ``audits`` module, imported on first use (no import cycle)."""
+    def fit(task: _Task) -> _Fitted:
+        import importlib
+
+        return getattr(importlib.import_module(f"glasswing.audits.{module}"), name)(task)
+
+    return fit
 
 
 #: One fitter per method of :data:`METHODS`.
@@ -482,6 +680,11 @@ _FITTERS: dict[str, Callable[[_Task], _Fitted]] = {
     "reweighing": _fit_reweighing,
     "threshold_optimizer": _fit_threshold_optimizer,
     "exponentiated_gradient": _fit_exponentiated_gradient,
+    "uniform_sampling": _fitter("_resampling", "fit_uniform_sampling"),
+    "preferential_sampling": _fitter("_resampling", "fit_preferential_sampling"),
+    "correlation_remover": _fitter("_correlation", "fit_correlation_remover"),
+    "adversarial": _fitter("_adversarial", "fit_adversarial"),
+    "fair_loss": _fitter("_fair_loss", "fit_fair_loss"),
 }
 
 
@@ -551,7 +754,8 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
              constraint: str = "demographic_parity", seed: int = 0,
              progress: Callable[[float, str], None] | None = None, bins=None, min_group_size: int = 30,
              include_small_groups: bool = False, sensitive: list[str] | None = None,
-             max_iter: int = EG_MAX_ITER, stop: Callable[[], bool] | None = None) -> MitigationResult:
+             max_iter: int = EG_MAX_ITER, stop: Callable[[], bool] | None = None,
+             params: dict | None = None) -> MitigationResult:
     """Fit a mitigated predictor on ``train`` and compare it with ``model`` on the held-out ``test`` rows.
 
     Parameters
@@ -587,6 +791,10 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
     stop : callable, optional
         Checked before each refit of exponentiated gradient; when it returns True the run ends with
         ``MitigationStopped``.
+    params : dict, optional
+        The method's own settings (``METHODS[method].params``: ``alpha`` of the correlation remover, the
+        epochs and ``adversary_weight`` of adversarial debiasing, ``lam`` and ``architecture`` of the fair
+        loss, ...); text values are converted (:func:`method_params`).
 
     Returns
     -------
@@ -612,6 +820,7 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
     spec = check_method(method, constraint, model)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise MitigationError(BAD_MAX_ITER.format(value=max_iter))
+    settings = method_params(method, params)
     sensitive = list(sensitive or test.roles.sensitive or train.roles.sensitive)
     features = list(model.feature_names) if model.feature_names else list(train.roles.features)
     for data, which in ((train, "training"), (test, "test")):
@@ -638,22 +847,28 @@ def mitigate(model: Model, train: Dataset, test: Dataset, *, method: str = "rewe
     start = time.perf_counter()
 
     report(0.05, "Predicting with the original model")
-    y_pred_before = np.asarray(model.predict(X_test))
+    proba_before = np.asarray(model.predict_proba(X_test))
+    y_pred_before = np.asarray(model.classes_)[np.argmax(proba_before, axis=1)]
+    score_before = proba_before[:, classes.index(positive)]
     fit = _FITTERS[method](_Task(model, train, features, X_train, y_train, s_train, X_test, s_test, positive,
-                                 negative, classes, constraint, seed, report, int(max_iter), stop))
+                                 negative, classes, constraint, seed, report, int(max_iter), stop,
+                                 params=settings, test_frame=test.frame))
     y_true = y_test.to_numpy()
     result = MitigationResult(
         method=method, constraint=constraint,
-        before=group_metrics(y_true, y_pred_before, s_test, pos_label=positive,
+        before=group_metrics(y_true, y_pred_before, s_test, y_score=score_before, pos_label=positive,
                              min_group_size=min_group_size),
-        after=group_metrics(y_true, fit.y_pred, s_test, pos_label=positive, min_group_size=min_group_size),
+        after=group_metrics(y_true, fit.y_pred, s_test, y_score=fit.score, pos_label=positive,
+                            min_group_size=min_group_size),
         accuracy_before=float(np.mean(y_pred_before == y_true)),
         accuracy_after=float(np.mean(fit.y_pred == y_true)),
         y_pred_before=y_pred_before, y_pred_after=fit.y_pred, estimator=fit.estimator, model=fit.model,
         weights=fit.weights, weights_by_group=fit.weights_by_group,
-        params={"seed": seed, "sensitive": sensitive, "features": features, "positive_label": positive,
-                "stage": spec.stage, "n_train": len(train), "n_test": len(test), **fit.params},
-        compute_time=time.perf_counter() - start,
+        params={**settings, "seed": seed, "sensitive": sensitive, "features": features,
+                "positive_label": positive, "stage": spec.stage, "changes": spec.changes,
+                "n_train": len(train), "n_test": len(test), **fit.params},
+        compute_time=time.perf_counter() - start, score_before=score_before, score_after=fit.score,
+        artifact=fit.artifact, extra=fit.extra,
     )
     sizes = s_train.groupby(list(s_train.columns), observed=True, dropna=False).size()
     result = replace(result, n_train=sizes.reindex(result.before.by_group.index, fill_value=0))

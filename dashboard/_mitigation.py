@@ -42,7 +42,8 @@ SAMPLE_TRAIN_FILE = "german_train.csv"
 HOLDOUT = 0.3
 METHODS_CHANGE = {"pre-processing": "Pre-processing: changes the training data.",
                   "post-processing": "Post-processing: changes the decisions, not the model.",
-                  "in-processing (reductions)": "In-processing: changes the training."}
+                  "in-processing (reductions)": "In-processing: changes the training.",
+                  "in-processing": "In-processing: trains a new model (PyTorch) under the constraint."}
 NO_MODEL_EXPORT = {
     "threshold_optimizer": ("The threshold optimizer keeps the original model and needs each row's group "
                             "at prediction time, so there is no stand-alone model to export; reweighing "
@@ -123,13 +124,14 @@ def _runs() -> _Runs:
 def run(model_sha: str, train_sha: str, test_sha: str, roles_key: tuple, method: str, constraint: str,
         seed: int, _model: Model, _train: Dataset, _test: Dataset, bins: tuple = (), sensitive: tuple = (),
         max_iter: int = audits.EG_MAX_ITER,
-        progress: Callable[[float, str], None] | None = None) -> MitigationResult:
+        progress: Callable[[float, str], None] | None = None, params: tuple = ()) -> MitigationResult:
     """``audits.mitigate``, kept by the digests of model and data, their roles and the settings."""
-    key = (model_sha, train_sha, test_sha, roles_key, method, constraint, seed, bins, sensitive, max_iter)
+    key = (model_sha, train_sha, test_sha, roles_key, method, constraint, seed, bins, sensitive, max_iter,
+           params)
     if (result := _runs().get(key)) is None:
         result = audits.mitigate(_model, _train, _test, method=method, constraint=constraint, seed=seed,
                                  bins=dict(bins), sensitive=list(sensitive) or None, max_iter=max_iter,
-                                 progress=progress)
+                                 progress=progress, params=dict(params))
         _runs().put(key, result)
     return result
 
@@ -140,7 +142,7 @@ def run_shown(args: dict, model: Model, train: Dataset, test: Dataset,
     result = run(model.sha256, train.sha256, test.sha256, roles_key(test), args["method"], args["constraint"],
                  args["seed"], _model=model, _train=train, _test=test, bins=args.get("bins", ()),
                  sensitive=args.get("sensitive", ()), max_iter=args.get("max_iter", audits.EG_MAX_ITER),
-                 progress=progress)
+                 progress=progress, params=args.get("params", ()))
     settings = {"min_group_size": args.get("min_n", 30), "include_small_groups": args.get("small", False)}
     return replace(result, before=replace(result.before, **settings), after=replace(result.after, **settings))
 

@@ -134,7 +134,12 @@ def mitigation(model: Model | None, data: Dataset):
     if not args or model is None:
         return None
     split = mit.training_data(args["source"], data, None)  # an upload: the one the result was run on
-    return None if split is None else mit.run_shown(args, model, *split)
+    if split is None:
+        return None
+    from glasswing.reports._build import mitigation_section
+
+    result = mit.run_shown(args, model, *split)  # with every method tried, for the trade-off chart
+    return mitigation_section(result) | {"tried": mit.tried_rows(mit.context(model, *split))}
 
 
 def model_comparison(data: Dataset, model: Model, other: Model, sensitive: list[str], *,

@@ -47,6 +47,9 @@ REVIEWED_TYPES = (
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # MLPClassifier (solver="adam")
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",  # MLPClassifier (solver="sgd")
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",  # calibration
+    # fairlearn's CorrelationRemover (the correlation_remover mitigation): its parameters are column ids and
+    # a float, its fitted state NumPy arrays and a dict of ints; transform is a projection, no callable.
+    "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
 )
 #: skops loaders whose node is a function (refused without trust, whatever the function).
 FUNCTION_LOADERS = frozenset({"FunctionNode", "MethodNode", "PartialNode", "OperatorFuncNode"})

@@ -201,6 +201,7 @@ def mitigation_section(result: Any) -> dict:
     before, after = result.before.to_dict(), result.after.to_dict()
     return json_safe({
         "label": result.label, "method": result.method, "constraint": result.constraint,
+        "changes": getattr(result, "changes", None), "seconds": round(result.compute_time, 2),
         "accuracy_before": result.accuracy_before, "accuracy_after": result.accuracy_after,
         "before": before, "after": after, "params": {k: v for k, v in result.params.items()
                                                      if isinstance(v, str | int | float | list | tuple)},

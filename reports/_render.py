@@ -309,6 +309,17 @@ def _environment():
     return env
 
 
+def _tradeoff_chart(report: Report) -> str | None:
+    """SVG: accuracy against disparity for every method tried (``mitigation["tried"]``), the Pareto front."""
+    rows = (report.mitigation or {}).get("tried") or []
+    if not rows:
+        return None
+    from glasswing.reports.charts import mitigation_tradeoff_svg
+
+    svg = mitigation_tradeoff_svg(rows).encode()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
 def _mitigation_rows(report: Report) -> list[dict]:
     """Before/after/change rows of the mitigation's summary disparities (arrows and words, not colour)."""
     from glasswing.audits import compare_runs
@@ -351,6 +362,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             "rates": rates_charts(report) if charts else [],
             "disparities": disparity_chart(report) if charts else None,
             "mitigation": mitigation_chart(report) if charts else None,
+            "mitigation_tradeoff": _tradeoff_chart(report) if charts else None,
             "errors": errors_chart(report.errors) if charts else None,
             "explanations": explanation_charts if charts else [None] * len(report.explanations),
             "burden": burden_charts(report.burden) if charts else [],

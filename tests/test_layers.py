@@ -23,7 +23,7 @@ def test_cli_version_and_help():
     assert out.returncode == 0 and out.stdout.strip() == f"glasswing {__version__}"
     out = subprocess.run([sys.executable, "-m", "glasswing.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for command in ("serve", "audit", "reweigh", "explain", "report", "history", "errors"):
+    for command in ("serve", "audit", "reweigh", "mitigate", "explain", "report", "history", "errors"):
         assert command in out.stdout
 
 

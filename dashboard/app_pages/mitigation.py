@@ -7,6 +7,7 @@ from glasswing.audits._mitigation import CONSTRAINT_DISPARITY
 from glasswing.dashboard import _decisions as dec
 from glasswing.dashboard import _fairness as fair
 from glasswing.dashboard import _mitigation as mit
+from glasswing.dashboard import _mitigation_methods as methods
 from glasswing.dashboard import _state
 from glasswing.dashboard._text import md
 from glasswing.reports.charts import mitigation_groups_figure, mitigation_tradeoff_figure
@@ -59,6 +60,8 @@ with methods_tab:
                                  format_func=CONSTRAINTS.get)
     seed = int(right.number_input("Seed (retraining and randomised predictions)", min_value=0,
                                   max_value=2**31 - 1, value=0, key="mitigation.seed"))
+    settings = st.expander("Settings of this method", expanded=False) if spec.params else None
+    params = methods.param_widgets(method, settings) if settings else {}
     max_iter = EG_MAX_ITER
     if method == "exponentiated_gradient":
         full = st.checkbox(f"Full run: fairlearn's {EG_FULL_MAX_ITER} iterations (default here: at most "
@@ -69,9 +72,14 @@ with methods_tab:
     why_not = spec.why_not(model)
     if why_not:
         st.warning(md(why_not), icon=":material/block:")
-    clicked = st.button("Run mitigation", type="primary", disabled=why_not is not None, key="mitigation.run")
+    buttons = st.columns([1, 2])
+    clicked = buttons[0].button("Run mitigation", type="primary", disabled=why_not is not None,
+                                key="mitigation.run")
+    swept = method == "fair_loss" and buttons[1].button(
+        f"Sweep lambda ({', '.join(f'{v:g}' for v in methods.SWEEP_LAMBDAS)})", disabled=why_not is not None,
+        key="mitigation.sweep", help="One fair-loss run per lambda: a curve of its own on the chart below.")
     start = None
-    if clicked:
+    if clicked or swept:
         with _state.guard("reading the training rows"):
             fresh = source != mit.TRAIN_UPLOAD or upload is not None  # a new run needs the file itself
             if (start := mit.training_data(source, data, upload) if fresh else None) is None:
@@ -80,9 +88,11 @@ with methods_tab:
     if start is not None:
         args = {"method": method, "constraint": constraint, "seed": seed, "source": source,
                 "bins": tuple(sorted(bins.items())), "min_n": min_n, "small": small,
-                "sensitive": tuple(sensitive), "max_iter": max_iter}
+                "sensitive": tuple(sensitive), "max_iter": max_iter, "params": tuple(sorted(params.items()))}
         st.session_state.pop(mit.SHOWN, None)  # no old result under its heading while this one runs
         with area.container(), _state.guard(f"running {spec.label.lower()}"):
+            for each in methods.run_sweep(args, model, *start) if swept else ():
+                mit.remember(each, mit.context(model, *start))  # every lambda becomes a point
             result = mit.run_live(args, f"{spec.label} ({constraint.replace('_', ' ')})", model, *start)
             mit.remember(result, mit.context(model, *start))
             st.session_state[mit.SHOWN] = args
@@ -128,21 +138,18 @@ with methods_tab:
                 axis = st.radio("Disparity axis", list(DISPARITIES), format_func=DISPARITIES.get,
                                 horizontal=True, key="mitigation.axis")
                 rows = mit.tried_rows(mit.context(model, train, test))
-                st.plotly_chart(mitigation_tradeoff_figure(rows, disparity=axis),
-                                key="mitigation.tradeoff_chart")
+                chart, guide = st.columns([3, 1])
+                chart.plotly_chart(mitigation_tradeoff_figure(rows, disparity=axis),
+                                   key="mitigation.tradeoff_chart")
+                guide.markdown("**When to use which**\n" + methods.when_to_use())
 
                 st.markdown("**Export**")
-                if result.model is None:
-                    st.caption(mit.NO_MODEL_EXPORT[result.method])
-                else:
-                    down = st.columns(2)
+                down = st.columns(2)
+                if result.weights is not None:
                     down[0].download_button("Weights (CSV)", mit.weights_csv(result, train),
                                             file_name="weights.csv", mime="text/csv",
                                             key="mitigation.weights_csv")
-                    down[1].download_button("Retrained model (skops)",
-                                            mit.model_skops(result.model.sha256, result),
-                                            file_name="mitigated_model.skops",
-                                            mime="application/octet-stream", key="mitigation.model_skops")
+                methods.export_button(result, down[1])
 
 with thresholds_tab, _state.guard("setting thresholds by group"):
     dec.thresholds_section(model, data, source, upload, sensitive, bins, min_n, small)

@@ -18,7 +18,13 @@ from glasswing.reports.charts._image import (
     overlay_image,
     top_predictions_figure,
 )
-from glasswing.reports.charts._mitigation import mitigation_groups_figure, mitigation_tradeoff_figure
+from glasswing.reports.charts._mitigation import (
+    WHEN_TO_USE,
+    mitigation_groups_figure,
+    mitigation_tradeoff_figure,
+    mitigation_tradeoff_svg,
+    pareto_front,
+)
 from glasswing.reports.charts._tabular import (
     beeswarm_figure,
     dependence_figure,
@@ -30,6 +36,7 @@ from glasswing.reports.charts._tabular import (
 
 __all__: list[str] = []
 __all__ += ["mitigation_groups_figure", "mitigation_tradeoff_figure"]
+__all__ += ["WHEN_TO_USE", "mitigation_tradeoff_svg", "pareto_front"]
 __all__ += ["calibration_figure", "disparity_figure", "fairness_bars", "four_fifths_figure",
             "threshold_figure"]
 __all__ += ["COLORMAPS", "deletion_figure", "group_maps_figure", "heatmap_figure", "overlay_image",

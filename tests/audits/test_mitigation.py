@@ -164,7 +164,8 @@ def test_estimator_without_sample_weight_is_refused_with_one_sentence(german):
         valid="demographic_parity, equalized_odds, true_positive_rate_parity, false_positive_rate_parity, "
               "true_negative_rate_parity, false_negative_rate_parity")),
     ("massage", "demographic_parity", mit.UNKNOWN_METHOD.format(
-        method="massage", valid="reweighing, threshold_optimizer, exponentiated_gradient")),
+        method="massage", valid="reweighing, threshold_optimizer, exponentiated_gradient, uniform_sampling, "
+                                "preferential_sampling, correlation_remover, adversarial, fair_loss")),
     ("reweighing", "fairness", mit.UNKNOWN_CONSTRAINT.format(constraint="fairness",
                                                              valid=", ".join(mit.CONSTRAINTS))),
 ])
