@@ -168,5 +168,6 @@ def test_nameless_model_needs_the_right_number_of_features(onnx_matrix_bytes, cr
     check_model_fits(model, good)
     bad = dataclasses.replace(good, roles=dataclasses.replace(good.roles, features=("income",)))
     assert _err(check_model_fits, model, bad) == (
-        "The model takes 2 input columns but 'd.csv' has 1 feature columns; choose the features the model "
-        "was trained on.")
+        "'m.onnx' takes one numeric matrix of 2 columns, but 'd.csv' has 1 numeric columns (income); choose "
+        "the model's input columns, in training order (--features on the command line, 'Features (model "
+        "inputs)' in the dashboard).")

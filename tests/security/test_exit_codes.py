@@ -50,7 +50,7 @@ def test_model_features_missing_from_the_data(files, capsys):
     FRAME.drop(columns="city").to_csv(files / "short.csv", index=False)
     code, _, err = run_cli(_audit(files, "short.csv"), capsys)
     assert_one_sentence_exit_2(code, err, E.MODEL_FEATURES_MISSING.format(
-        data="the data", missing="city", available="x, sex, y"))
+        data="'short.csv'", missing="city", available="x, sex, y"))
 
 
 def test_a_model_that_fails_inside_predict_proba(files, capsys):
