@@ -28,10 +28,11 @@ samples: $(STAMP)
 
 # Debian packages. The app: fonts, pango and harfbuzz-subset (WeasyPrint's PDF export). The tests, on top:
 # chromium (browser tests, driven by Playwright, which cannot download its own browser here) and postgresql
-# (the PostgreSQL history tests start a throwaway server from its binaries). Installed with apt as root.
+# (the PostgreSQL tests start a throwaway server from its binaries) and a Java runtime (the Spark engine's
+# tests run Spark in local mode). Installed with apt as root.
 LDCONFIG := $(shell command -v ldconfig || echo /sbin/ldconfig)
 APP_PACKAGES := fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-TEST_PACKAGES := $(APP_PACKAGES) chromium postgresql
+TEST_PACKAGES := $(APP_PACKAGES) chromium postgresql openjdk-17-jre-headless
 
 define apt_install
 	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
@@ -49,6 +50,7 @@ system: system-app
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -n "$$missing" ]; then $(call apt_install,$(TEST_PACKAGES)); fi
 
 run: setup system-app

@@ -155,3 +155,17 @@ def new_apptest(page_file: str | None = None, timeout: float = 60, *, state: dic
 
 
 sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (``local[2]``) per test process, started as the Spark engine starts it.
+
+    Never skipped: a machine without Java fails these tests (``make test`` installs Debian's OpenJDK 17).
+    """
+    from glasswing.ingest._spark import spark_session
+
+    session = spark_session("local[2]", app_name="glasswing-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
