@@ -6,9 +6,9 @@ adversary's, with weight ``adversary_weight`` (fairlearn's ``alpha``). Columns a
 standardised (``TabularEncoding``), so the network, written with that encoding as one ONNX graph, takes the
 original columns. This trains a new network: the loaded model is only the "before".
 
-Defaults (measured with ``bench/mitigation.py`` on 25,000 rows, two torch threads on a busy 2-core machine:
-98 CPU seconds, fairlearn's own call 90, so over a minute; ``epochs=5`` or ``batch_size=256`` about halves
-it): a predictor with one hidden
+Defaults (measured with ``bench/mitigation.py`` on 25,000 rows, two torch threads on 2 cores: 5.5-9.8 s,
+10-18 CPU seconds, fairlearn's own call 4.6-6.0 s; an earlier run on a machine busy with other test runs
+took 98 CPU seconds, most of it torch's threads waiting for the cores): a predictor with one hidden
 layer of 32 leaky-ReLU units, fairlearn's adversary (3 units), 10 epochs of mini-batches of 128, Adam at
 learning rate 0.01 (fairlearn's 0.001 barely moves the gap in 10 epochs), ``adversary_weight`` 1.
 """
