@@ -23,7 +23,8 @@ MAX_BATCH_ROWS = 20
 MAX_BATCH_FEATURES = 8
 MAX_IMAGES = 12
 MAX_MIXED = 10
-REPORT_SECTIONS = ("facts", "decision", "findings", "groups", "explanations", "mitigation", "review")
+REPORT_SECTIONS = ("facts", "decision", "findings", "groups", "explanations", "mitigation", "extras",
+                   "review")
 
 
 def _css() -> str:
@@ -77,9 +78,20 @@ def audit_html(gm: Any) -> str:
 
 
 def report_html(report: Report) -> str:
-    """Return the notebook display of a ``reports.Report``: the report's sections, scoped for a notebook."""
+    """Return the notebook display of a ``reports.Report``: the report's sections, scoped for a notebook.
+
+    The optional sections (fairness check, confusion matrices, model comparison, recourse burden, error
+    analysis, review band) are drawn with the report's own partial templates and charts.
+    """
+    from glasswing.reports._burden import burden_charts
+    from glasswing.reports._errors_section import errors_chart
+    from glasswing.reports._render_checks import check_context
+
     context = _audit_context(report)
-    context["charts"].update(_mitigation_charts(report))
+    context["charts"].update(_mitigation_charts(report),
+                             errors=errors_chart(report.errors) if report.errors else None,
+                             burden=burden_charts(report.burden) if report.burden else [])
+    context.update(check_context(report))
     shown = f"{report.title}" + (f" ({report.version_label})" if report.version_label else "")
     return _render(heading=shown, subtitle=f"Report of {report.created_at.replace('T', ' ')}",
                    report=report, mitigation=_mitigation_context(report),

@@ -226,3 +226,39 @@ def test_chromium_shows_every_chart_with_javascript_off_and_no_request(german, c
         assert 300 < width <= 960, (name, width)
     context.close()
     assert requests == []
+
+
+def _text(html: str) -> str:
+    """The display's visible text, whitespace collapsed (tags dropped, entities decoded)."""
+    import html as html_lib
+
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", html,
+                                                                     flags=re.S))).split())
+
+
+def test_report_display_draws_the_optional_sections_with_independent_numbers():
+    """Fairness check, confusion matrices, a second model and the error analysis, as the PDF has them."""
+    from fairlearn.metrics import MetricFrame, selection_rate
+    from sklearn.metrics import confusion_matrix
+
+    data, a, b = samples.german_dataset("test"), samples.german_model("gbm"), samples.german_model("logreg")
+    report = glasswing.report(data, a, fairness_check=True, confusion_matrices=True, compare_model=b,
+                              compare_resamples=50, errors=True, title="German credit")
+    html = report._repr_html_()
+    assert_self_contained(html)
+    text = _text(html)
+    for heading in ("Fairness check: ratios to male", "Confusion matrix by group",
+                    "Compared with a second model", "Where the model fails: error analysis"):
+        assert heading in text, heading
+    y, pred, sex = data.y_true.to_numpy(), a.predict(data.X), data.frame["sex"].to_numpy()
+    rates = MetricFrame(metrics=selection_rate, y_true=y, y_pred=pred, sensitive_features=sex).by_group
+    assert f"{rates['female'] / rates['male']:.3f}" in text
+    for group in ("female", "male"):
+        rows = sex == group
+        (tn, fp), (fn, tp) = confusion_matrix(y[rows], pred[rows], labels=[0, 1])
+        for cell, count in (("TP", tp), ("FN", fn), ("FP", fp), ("TN", tn)):
+            assert f"{cell} {count} (" in text, (group, cell)
+    errors = int((pred != y).sum())
+    assert f"{errors:,} errors in {len(y):,} rows" in text
+    # Each chart of the new sections is an inline image: the check, the comparison and the cohorts.
+    assert html.count('<figure class="chart"><img src="data:') >= 3
