@@ -93,3 +93,20 @@ def test_a_failing_chunk_ends_the_run_with_a_sentence():
     assert run.wait(5)
     assert run.state == "failed" and run.result is None
     assert run.error == "The background run stopped on an error: There are no rows to explain."
+
+
+def test_the_importance_chart_draws_each_interval_around_its_own_bar():
+    from glasswing.explainers import Explanation
+    from glasswing.explainers._global_sample import MeanAbsIntervals
+    from glasswing.reports import charts
+
+    rows = [Explanation("shap", "", 1, np.array(v), ("a", "b"), output="log-odds")
+            for v in ([1.0, -3.0], [-1.0, 1.0])]  # mean |values|: a 1.0, b 2.0
+    ci = MeanAbsIntervals(("a", "b"), np.array([1.0, 2.0]), np.array([0.5, 1.0]), np.array([1.25, 3.5]), 2,
+                          200, 0.95, False)
+    bar = charts.shap_importance_figure(rows, intervals=ci).data[0]
+    assert bar.y == ("b", "a")
+    np.testing.assert_allclose(bar.error_x.array, [1.5, 0.25])  # high - mean, largest mean first
+    np.testing.assert_allclose(bar.error_x.arrayminus, [1.0, 0.5])
+    assert charts.shap_importance_figure(rows, intervals=ci).layout.title.text == (
+        "Mean |SHAP value| over 2 rows for class 1, 95% bootstrap intervals")
