@@ -3,10 +3,12 @@
 The model file's bytes are broadcast once and loaded on each executor's Python worker with the same safe
 loader (``ingest.load_model``) as in the driver. Rows keep their position in the table as their id: each
 partition's row count is counted first (a small aggregate), and a row's id is its partition's offset plus
-its place in the partition (``monotonically_increasing_id``'s lower 33 bits). The background is the draw
-a single process makes (:func:`explainers._batch.batch_background`): those row ids are selected and
-collected once, so every engine gives the same values for the same rows (the seeding rule of
-``explainers._batch``).
+its place in the partition (``monotonically_increasing_id``'s lower 33 bits). A table with fewer
+partitions than the cluster has cores (one small Parquet file) is spread over them once its ids are set.
+The background is the draw a single process makes (:func:`explainers._batch.batch_background`): those row
+ids are selected and collected once, so every engine gives the same values for the same rows (the seeding
+rule of ``explainers._batch``). Row ids are positions in Spark's reading order, which for one Parquet file
+is the file's order (a folder of several files is read largest file first).
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def explain_spark(file: ModelFile, frame, *, method: str, target: Any = None, **
     schema = T.StructType([T.StructField(ID_COLUMN, T.LongType(), False),
                            T.StructField(TARGET_COLUMN, target_type, True),
                            *[T.StructField(c, T.DoubleType(), True) for c in probe.columns[2:]]])
+    if table.rdd.getNumPartitions() < sc.defaultParallelism:  # e.g. one Parquet file: use every core
+        table = table.repartition(sc.defaultParallelism)  # the ids are already fixed; order no longer matters
     data_b = sc.broadcast(file.data)
     name, trusted = file.name, file.trusted
     background_b = sc.broadcast(background)
