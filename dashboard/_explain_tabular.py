@@ -2,10 +2,18 @@
 
 Every explanation goes through ``_explain_chunk``, cached by (model SHA-256, data SHA-256, rows, method,
 parameters), so a widget change that needs no new explanation re-renders from the cache. Global SHAP runs in
-chunks over a seeded sample of rows, with a progress bar between chunks.
+chunks over a stratified, seeded sample of rows (by the sensitive groups, else the predicted class), with a
+progress bar between chunks and bootstrap intervals on mean |SHAP|. A sample larger than
+:data:`INLINE_LIMIT` runs in the background (``explainers._global_sample.ChunkedRun`` on a worker thread,
+kept in a store shared like ``st.cache_resource`` and keyed by the digests and settings): the page keeps
+showing the default sample, a fragment polls the run's progress with a Stop button, and the finished run
+replaces the sample.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -15,15 +23,32 @@ from glasswing import explainers
 from glasswing._plain import plain
 from glasswing.dashboard._text import md
 from glasswing.explainers import OUTCOMES
+from glasswing.explainers._global_sample import (
+    LEVEL,
+    N_RESAMPLES,
+    ChunkedRun,
+    MeanAbsIntervals,
+    mean_abs_intervals,
+    stratified_positions,
+)
 from glasswing.explainers._rows import NO_MATCH, OPERATORS
 from glasswing.explainers._shap_choice import ALGORITHM_NAMES, FAST_ALGORITHMS
 from glasswing.ingest import Dataset, Model, _sampling
+from glasswing.ingest._bands import group_frame
 from glasswing.reports import charts
 
 #: Rows per cached chunk: tree and linear SHAP are fast, permutation and kernel SHAP take ~1 s a row.
 FAST_CHUNK, SLOW_CHUNK = 1000, 10
 #: Default sample sizes for global SHAP (fast algorithms, slow ones) and the slider's bounds.
 DEFAULT_SAMPLE = {True: 1000, False: 100}
+#: The most rows a global view explains while the page waits (fast algorithms, slow ones); more run in the
+#: background.
+INLINE_LIMIT = {True: 2000, False: 200}
+#: The most points the beeswarm and dependence plots draw (a browser slows down beyond).
+MAX_POINTS = 2000
+#: Background runs kept (finished or not), the oldest dropped first.
+MAX_RUNS = 8
+PREDICTED = "predicted class"
 NONE = "—"
 
 
@@ -72,6 +97,156 @@ def global_shap(model: Model, data: Dataset, positions: list[int], params: dict,
                      text=f"Explained {min(start + chunk, len(positions)):,} of {len(positions):,} rows")
     bar.empty()
     return out
+
+
+@st.cache_data(max_entries=8, show_spinner="Grouping every row by its sensitive features...")
+def _sensitive_strata(data_sha: str, columns: tuple[str, ...], _data: Dataset) -> np.ndarray:
+    groups, _ = group_frame(_data.frame, list(columns))
+    codes = np.zeros(len(groups), dtype=np.int64)
+    for column in groups.columns:  # one code per combination of groups (numeric columns banded)
+        these, uniques = pd.factorize(groups[column], use_na_sentinel=False)
+        codes = codes * (len(uniques) + 1) + these
+    return codes
+
+
+def strata(model: Model, data: Dataset) -> tuple[str, np.ndarray]:
+    """Return (what global samples are stratified by, one stratum per row).
+
+    The sensitive features when the data has some (numeric ones banded by the audit's rule, several
+    combined), else the model's predicted class (every row predicted once, cached).
+    """
+    sensitive = tuple(data.roles.sensitive)
+    if sensitive:
+        return ", ".join(sensitive), _sensitive_strata(data.sha256, sensitive, _data=data)
+    return PREDICTED, _predicted(model.sha256, data.sha256, _model=model, _data=data)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _stratified(model_sha: str, data_sha: str, by: str, n: int, seed: int, _strata: np.ndarray) -> list[int]:
+    return stratified_positions(_strata, n, seed).tolist()
+
+
+def stratified_sample(model: Model, data: Dataset, by: str, row_strata: np.ndarray, n: int,
+                      seed: int) -> list[int]:
+    """Return ``n`` row positions in proportion to the strata (cached by digests, ``n`` and ``seed``)."""
+    return _stratified(model.sha256, data.sha256, by, n, seed, _strata=row_strata)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _intervals(model_sha: str, data_sha: str, positions_key: tuple, params: tuple, _values: np.ndarray,
+               _names: tuple, _strata: np.ndarray) -> MeanAbsIntervals:
+    return mean_abs_intervals(_values, _names, strata=_strata, n_resamples=N_RESAMPLES, level=LEVEL,
+                              seed=dict(params).get("seed", 0))
+
+
+def intervals(model: Model, data: Dataset, positions: list[int], row_strata: np.ndarray, explanations: list,
+              params: dict) -> MeanAbsIntervals:
+    """Bootstrap intervals (200 resamples within strata) on each feature's mean |SHAP| (cached)."""
+    key = (len(positions), positions[0], positions[-1], hash(tuple(positions)))
+    values = np.array([e.values for e in explanations], dtype=float)
+    return _intervals(model.sha256, data.sha256, key, tuple(sorted(params.items())), _values=values,
+                      _names=tuple(explanations[0].feature_names), _strata=row_strata[positions])
+
+
+def thinned(explanations: list, most: int = MAX_POINTS) -> list:
+    """Return at most ``most`` of the explanations, evenly spaced (all of them when there are fewer)."""
+    if len(explanations) <= most:
+        return explanations
+    return [explanations[i] for i in np.linspace(0, len(explanations) - 1, most).round().astype(int)]
+
+
+class _Runs:
+    """Background runs by key, the newest last, at most :data:`MAX_RUNS` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: OrderedDict[tuple, tuple[list[int], ChunkedRun]] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple[list[int], ChunkedRun] | None:
+        with self._lock:
+            return self._runs.get(key)
+
+    def put(self, key: tuple, positions: list[int], run: ChunkedRun) -> None:
+        with self._lock:
+            self._runs[key] = (positions, run)
+            self._runs.move_to_end(key)
+            while len(self._runs) > MAX_RUNS:
+                _, (_, old) = self._runs.popitem(last=False)
+                old.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def _runs() -> _Runs:
+    return _Runs()
+
+
+def run_key(model: Model, data: Dataset, by: str, n: int, seed: int, params: dict) -> tuple:
+    """Return the key of a background run: the digests, the strata, the size, the seed, SHAP's settings."""
+    return (model.sha256, data.sha256, by, n, seed, tuple(sorted(params.items())))
+
+
+def background_run(key: tuple) -> tuple[list[int], ChunkedRun] | None:
+    """Return (positions, run) of the background run for ``key``, or None if none was started."""
+    return _runs().get(key)
+
+
+def start_background(key: tuple, model: Model, data: Dataset, positions: list[int], params: dict,
+                     algorithm: str) -> ChunkedRun:
+    """Explain ``positions`` with SHAP on a worker thread, chunk by chunk; keep the run under ``key``."""
+    chunk = FAST_CHUNK if is_fast(algorithm) else SLOW_CHUNK
+    frame = data.frame
+
+    def work(rows: list[int]) -> list:  # runs on the worker thread: no Streamlit call in here
+        return explainers.explain(model, frame.iloc[rows], method="shap", background=frame, **params)
+
+    run = ChunkedRun(work, [positions[i:i + chunk] for i in range(0, len(positions), chunk)],
+                     label="sampled rows")
+    _runs().put(key, positions, run.start())
+    return run
+
+
+def progress(key: tuple) -> None:
+    """Show a running background run's progress and a Stop button; rerun the page when it ends."""
+    found = background_run(key)
+    if found is None or not found[1].running:
+        st.rerun()
+    run = found[1]
+    st.progress(run.fraction, text=f"{run.message} in the background; the page stays usable meanwhile.")
+    if st.button("Stop", key="xt.bg.stop", icon=":material/stop_circle:",
+                 help="Stops after the current chunk; the views keep the default sample."):
+        run.stop()
+        run.wait(30)
+        st.rerun()
+
+
+def larger_sample(model: Model, data: Dataset, stratified: tuple[str, np.ndarray], n: int, seed: int,
+                  params: dict, algorithm: str, sample: tuple[list[int], list]) -> tuple[list[int], list]:
+    """Return (positions, explanations) of the ``n``-row sample once its background run is done.
+
+    Until then return ``sample`` (the default sample's), and show the run's progress and Stop button, or
+    a button that starts it (and why it stopped, when it did).
+    """
+    key = run_key(model, data, stratified[0], n, seed, params)
+    found = background_run(key)
+    if found is not None and found[1].done:
+        return found[0], found[1].result
+    if found is not None and found[1].running:
+        progress_fragment(key)
+        return sample
+    if found is not None:
+        st.warning(found[1].error or f"Stopped the background run: {found[1].message.lower()}.",
+                   icon=":material/stop_circle:")
+    st.info(f"{n:,} rows take a while, so they are explained in the background; until then the views below "
+            f"rest on the {len(sample[0]):,}-row sample.", icon=":material/schedule:")
+    if st.button(f"Explain {n:,} rows in the background", key="xt.bg.start", icon=":material/play_circle:"):
+        positions = stratified_sample(model, data, stratified[0], stratified[1], n, seed)
+        start_background(key, model, data, positions, params, algorithm)
+        progress_fragment(key)
+    return sample
+
+
+#: ``progress`` as a fragment that reruns on its own every second (and nothing else on the page).
+progress_fragment = st.fragment(progress, run_every=1.0)
 
 
 @st.fragment

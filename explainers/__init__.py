@@ -7,6 +7,8 @@ True
 
 # Built-in explainers register themselves on import; third-party ones arrive through entry points.
 from glasswing.explainers import _image, _lime_tabular, _permutation_importance, _shap_tabular  # noqa: F401,I001
+from glasswing.explainers._batch import ModelFile, explain_batch  # noqa: I001
+from glasswing.explainers._global_sample import ChunkedRun, MeanAbsIntervals, mean_abs_intervals, stratified_positions  # noqa: E501,I001
 from glasswing.explainers._counterfactual import Constraints, Counterfactuals, counterfactuals  # noqa: I001
 from glasswing.explainers._explanation import Agreement, Explanation, Explanations, agreement, attribution_frame  # noqa: E501
 from glasswing.explainers._image import faithfulness, mean_map_by_group  # noqa: E402,I001  (image maps)
@@ -24,4 +26,6 @@ __all__ += ["Agreement", "agreement", "attribution_frame", "check_known_values",
 __all__ += ["OUTCOMES", "class_index", "class_label", "class_labels", "filter_rows", "outcome_mask",
             "sample_rows"]
 __all__ += ["Constraints", "Counterfactuals", "counterfactuals"]
+__all__ += ["ModelFile", "explain_batch"]  # every row of a table, in chunks or worker processes
+__all__ += ["ChunkedRun", "MeanAbsIntervals", "mean_abs_intervals", "stratified_positions"]
 __all__ += ["faithfulness", "mean_map_by_group"]  # explainers.faithfulness.deletion_curve(...)

@@ -45,27 +45,40 @@ with _state.guard("choosing the SHAP algorithm"):
 if chosen is None:
     st.stop()
 default_n = min(len(data), xt.DEFAULT_SAMPLE[xt.is_fast(chosen)])
+limit = xt.INLINE_LIMIT[xt.is_fast(chosen)]
 n = int(sample_slot.number_input("Rows for global views", min(10, len(data)), len(data), default_n, step=50,
                                  key=f"xt.sample.{xt.is_fast(chosen)}",
-                                 help="A seeded random sample; global views say how many rows they rest on."))
+                                 help=f"A stratified, seeded sample; up to {limit:,} rows are explained at "
+                                      "once, more in the background. Global views say how many they use."))
 output = units.unit_switch(chosen)
 st.caption(f"SHAP uses **{md(xt.algorithm_name(chosen))}**: {md(units.describe(reason, output))}")
 shap_params = {"algorithm": algorithm, "background_size": background_size, "seed": seed, "output": output}
 
 tab_global, tab_local, tab_what_if, tab_cf = st.tabs(["Global", "One row", "What-if", "Counterfactuals"])
 with tab_global, _state.guard("explaining the model globally"):
-    positions = xt.sample_positions(len(data), n, seed)
-    global_exps = xt.global_shap(model, data, positions, {**shap_params, "target": explained}, chosen)
+    by, strata = xt.strata(model, data)
+    global_params = {**shap_params, "target": explained}
+    positions = xt.stratified_sample(model, data, by, strata, min(n, default_n) if n > limit else n, seed)
+    global_exps = xt.global_shap(model, data, positions, global_params, chosen)
     pi = xt.permutation(model, data, positions, 5, seed)
-    st.caption(f"Global views rest on **{len(positions):,} of {len(data):,} rows**, sampled at random with "
-               f"seed {seed}, and explain class **{md(repr(explained))}** for every row. SHAP values are in "
-               f"{md(global_exps[0].output)}. "
-               f"Permutation importance: {md(pi.reason)}")
+    pi_rows = len(positions)
+    if n > limit:  # the default sample now, the larger one once its background run is done
+        positions, global_exps = xt.larger_sample(model, data, (by, strata), n, seed, global_params, chosen,
+                                                  (positions, global_exps))
+    ci = xt.intervals(model, data, positions, strata, global_exps, global_params)
+    shown = xt.thinned(global_exps)
+    drawn = (f" The beeswarm and dependence plots draw {len(shown):,} of them, evenly spaced."
+             if len(shown) < len(global_exps) else "")
+    st.caption(f"Global views rest on **{len(positions):,} of {len(data):,} rows**, a sample stratified by "
+               f"{md(by)} (seed {seed}), and explain class **{md(repr(explained))}** for every row. Bars "
+               f"show mean |SHAP| with {ci.level:.0%} bootstrap intervals ({ci.n_resamples} resamples of "
+               f"the rows, within strata). SHAP values are in {md(global_exps[0].output)}.{drawn} "
+               f"Permutation importance, on {pi_rows:,} of the rows: {md(pi.reason)}")
     left, right = st.columns(2)
-    left.plotly_chart(charts.shap_importance_figure(global_exps), key="xt.fig.importance")
+    left.plotly_chart(charts.shap_importance_figure(global_exps, intervals=ci), key="xt.fig.importance")
     right.plotly_chart(charts.permutation_importance_figure(pi), key="xt.fig.permutation")
-    st.plotly_chart(charts.beeswarm_figure(global_exps), key="xt.fig.beeswarm")
-    xt.dependence(global_exps)
+    st.plotly_chart(charts.beeswarm_figure(shown), key="xt.fig.beeswarm")
+    xt.dependence(shown)
 
 row = None
 with tab_local, _state.guard("explaining the row"):

@@ -1,4 +1,8 @@
-"""``glasswing explain``: write attributions for table rows (CSV) or one image (a .npy map)."""
+"""``glasswing explain``: attributions for table rows (CSV), batches (Parquet) or one image (a .npy map).
+
+A Parquet ``--out`` explains every row of ``--data`` (or ``--rows``) in chunks, in this process, in
+``--jobs`` worker processes, or on Spark (``--engine spark``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,13 @@ from glasswing._errors import GlasswingError
 
 NO_OUT_FOLDER = "The folder for --out does not exist: {folder}."
 OUT_SUFFIX = "--out must name a {suffix} file for {what}; got '{out}'."
+NOT_WRITABLE = "Cannot write --out {out}: the folder {folder} is not writable; choose another folder."
+NEEDS_PARQUET = ("--jobs and --engine spark write a batch output, one row per explained row: give --out "
+                 "FILE.parquet; got '{out}'.")
+SPARK_ROWS = ("--engine spark explains every row of --data; leave out --rows, or use the local engine "
+              "for a selection.")
+#: Suffixes that make ``--out`` a batch output (Parquet).
+BATCH_SUFFIXES = (".parquet", ".pq")
 NEEDS_ROWS = "--data needs --rows to say which rows to explain, e.g. --rows 0:100 or --rows 3,7,9."
 WRONG_INPUT = "This is {article} {modality} model, so give {flag} instead."
 BAD_PARAM = "--param takes NAME=VALUE, e.g. --param num_samples=2000; got '{text}'."
@@ -50,7 +61,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="class to explain (default: each input's predicted class)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a method parameter, e.g. --param algorithm=permutation (repeatable)")
-    p.add_argument("--out", required=True, metavar="FILE", help=".csv for --data, .npy for --image")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help=".csv for --data, .parquet for every row of --data in a batch (row id, class "
+                        "explained, one column per feature, base value, model output), .npy for --image")
+    batch = p.add_argument_group(
+        "batch explanations (--out FILE.parquet)", "every row of --data (or --rows), in chunks; the values "
+        "equal a single-process run's: the background is drawn once from the whole table and each row is "
+        "explained with a generator seeded --param seed")
+    batch.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="worker processes (joblib) for the local engine (default 1)")
+    batch.add_argument("--engine", choices=("local", "spark"), default="local",
+                       help="local (default): this machine; spark: read --data with Spark and explain each "
+                            "partition on the executors (mapInPandas); --out is then a folder of Parquet "
+                            "part files")
+    batch.add_argument("--spark-master", default="local[2]", metavar="URL",
+                       help="Spark master for --engine spark: local[2] (default), spark://host:7077, yarn")
     p.add_argument("--architecture", metavar="NAME", help="architecture of a weights-only PyTorch file")
     p.add_argument("--class-names", metavar="NAMES",
                    help="names of an image model's classes in output order, e.g. 'cat,dog' (then --target "
@@ -161,6 +186,10 @@ def _check_out(out: Path, suffix: str, what: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the model and the input, explain, and write the result to ``--out``."""
     out = Path(args.out)
+    if args.data is not None and out.suffix.lower() in BATCH_SUFFIXES:
+        return _explain_batch(args, out)
+    if args.jobs != 1 or args.engine != "local":
+        raise GlasswingError(NEEDS_PARQUET.format(out=out))
     if args.data is not None:
         if not args.rows:
             raise GlasswingError(NEEDS_ROWS)
@@ -207,4 +236,94 @@ def _explain_image(model, args: argparse.Namespace, params: dict, out: Path) -> 
     np.save(out, scaled.astype(np.float32))
     print(f"{explainers.registry.get(args.method).label} for class {exp.target!r}: wrote a "
           f"{scaled.shape[0]} x {scaled.shape[1]} map scaled to [0, 1] to {out}")
+    return 0
+
+
+def _explain_batch(args: argparse.Namespace, out: Path) -> int:
+    """Explain every row (or ``--rows``) of ``--data`` into a Parquet batch table, locally or on Spark."""
+    from glasswing import _api, explainers, ingest
+    from glasswing.explainers import _batch
+
+    if isinstance(args.jobs, int) and args.jobs < 1:
+        raise GlasswingError(_batch.BAD_JOBS.format(jobs=args.jobs))
+    if args.engine == "spark" and args.rows:
+        raise GlasswingError(SPARK_ROWS)
+    if not (args.engine == "spark" and "://" in args.out):  # a cluster path is Spark's to check
+        _check_writable(out)
+    model = _api.load_model(args.model, trusted=args.trust)
+    if model.modality != "tabular":
+        raise GlasswingError(WRONG_INPUT.format(article="an", modality=model.modality, flag="--image FILE"))
+    file = _batch.ModelFile(Path(args.model).read_bytes(), Path(args.model).name, args.trust)
+    spec = explainers.registry.get(args.method)
+    params = _params(args.param, spec)
+    _batch.check_batch(model, args.method)
+    if args.engine == "spark":
+        return _explain_spark(args, out, file, spec, params)
+    data = ingest.load_dataset(args.data, features=args.features)
+    for note in (*data.notes, *ingest.input_notes(model, data)):
+        print(f"Note: {note}")
+    frame = model.input_frame(data.frame if model.feature_names else data.X, data=f"'{data.name}'")
+    background = _batch.batch_background(frame, args.method, params)  # drawn from every row, as one call
+    rows = rows_from(args.rows, len(frame))
+    table = frame if rows is None else frame.iloc[rows]
+    result = _batch.explain_batch(file, table, method=args.method, target=args.target, jobs=args.jobs,
+                                  ids=rows, background=background, **params)
+    _write(result, out)
+    workers = "in this process" if args.jobs == 1 else f"with {args.jobs} worker processes"
+    space = f", {result.attrs['output']}" if result.attrs.get("output") else ""
+    print(f"{spec.label} ({result.attrs.get('algorithm', '')}{space}): explained {len(result):,} rows "
+          f"{workers}; wrote {out}")
+    return 0
+
+
+def rows_from(spec: str | None, n_rows: int) -> list[int] | None:
+    """Return the rows ``--rows`` selects, or None (every row) without it."""
+    from glasswing import explainers
+
+    return None if not spec else explainers.rows_from_spec(spec, n_rows)
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse, before any work, an ``--out`` whose folder is missing or cannot take a new file."""
+    import tempfile
+
+    if not out.parent.is_dir():
+        raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".glasswing-", suffix=".probe"):
+            pass
+    except OSError:
+        raise GlasswingError(NOT_WRITABLE.format(out=out, folder=out.parent)) from None
+
+
+def _write(table, out: Path) -> None:
+    try:
+        table.to_parquet(out, index=False)
+    except OSError as err:
+        raise GlasswingError(NOT_WRITABLE.format(out=out, folder=out.parent) if err.errno in (13, 30)
+                             else f"Cannot write --out {out}: {err.strerror or err}.") from None
+
+
+def _explain_spark(args: argparse.Namespace, out: Path, file, spec, params: dict) -> int:
+    from glasswing.explainers import _batch_spark
+    from glasswing.ingest._spark import spark_session
+    from glasswing.ingest._spark_table import spark_table
+
+    _batch_spark.check_spark()
+    session = spark_session(args.spark_master)
+    session.sparkContext.setLogLevel("ERROR")
+    frame = spark_table(session, args.data)
+    if args.features:
+        missing = [c for c in args.features if c not in frame.columns]
+        if missing:
+            from glasswing.ingest._errors import IngestError
+
+            raise IngestError(f"Column(s) {', '.join(map(repr, missing))} of --features are not in "
+                              f"{args.data}; it has: {', '.join(frame.columns[:20])}.")
+        frame = frame.select(*[f"`{c}`" for c in args.features])
+    result = _batch_spark.explain_spark(file, frame, method=args.method, target=args.target, **params)
+    result.write.mode("overwrite").parquet(str(out))
+    n = session.read.parquet(str(out)).count()
+    print(f"{spec.label} on Spark ({args.spark_master}): explained {n:,} rows; wrote {out} (a folder of "
+          "Parquet part files)")
     return 0

@@ -61,7 +61,8 @@ def _value_text(value) -> str:
     return str(value)
 
 
-def shap_importance_figure(explanations: Sequence[Explanation], *, max_display: int = 12) -> go.Figure:
+def shap_importance_figure(explanations: Sequence[Explanation], *, max_display: int = 12,
+                           intervals=None) -> go.Figure:
     """Horizontal bars of mean |SHAP value| per feature over the explained rows, largest on top.
 
     Parameters
@@ -70,12 +71,15 @@ def shap_importance_figure(explanations: Sequence[Explanation], *, max_display: 
         Local tabular explanations (one per row) over the same features.
     max_display : int, default 12
         How many features to show.
+    intervals : explainers MeanAbsIntervals, optional
+        Bootstrap intervals of the same means (``explainers.mean_abs_intervals``), drawn as error bars.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One bar trace: ``x`` the mean absolute values, ``y`` the feature names; the title says how many
-        rows the importances rest on.
+        One bar trace: ``x`` the mean absolute values, ``y`` the feature names (with ``intervals``, an
+        asymmetric ``error_x`` from each interval's low to high end); the title says how many rows the
+        importances rest on.
 
     Examples
     --------
@@ -87,9 +91,20 @@ def shap_importance_figure(explanations: Sequence[Explanation], *, max_display: 
     values, names = _matrix(explanations)
     order = _order(values, max_display)
     means = np.abs(values).mean(axis=0)[order]
-    fig = go.Figure(go.Bar(x=means, y=[names[i] for i in order], orientation="h", marker_color=NEGATIVE,
-                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    return _layout(fig, f"Mean |SHAP value| over {len(values):,} rows{_of_class(explanations[0])}",
+    bar = go.Bar(x=means, y=[names[i] for i in order], orientation="h", marker_color=NEGATIVE,
+                 hovertemplate="%{y}: %{x:.4f}<extra></extra>")
+    title = f"Mean |SHAP value| over {len(values):,} rows{_of_class(explanations[0])}"
+    if intervals is not None:
+        where = [list(intervals.feature_names).index(names[i]) for i in order]
+        low, high = np.asarray(intervals.low)[where], np.asarray(intervals.high)[where]
+        bar.error_x = {"type": "data", "symmetric": False, "array": np.maximum(high - means, 0.0),
+                       "arrayminus": np.maximum(means - low, 0.0), "color": NEUTRAL}
+        bar.customdata = np.column_stack([low, high])
+        bar.hovertemplate = ("%{y}: %{x:.4f} (" + f"{intervals.level:.0%}" +
+                             " interval %{customdata[0]:.4f} to %{customdata[1]:.4f})<extra></extra>")
+        title += f", {intervals.level:.0%} bootstrap intervals"
+    fig = go.Figure(bar)
+    return _layout(fig, title,
                    xaxis_title=f"mean |SHAP value|{_unit(explanations[0])}",
                    yaxis={"autorange": "reversed"}, height=120 + 28 * len(order))
 

@@ -47,8 +47,9 @@ def test_global_local_and_what_if_render_for_the_sample_model():
     at = seeded()
     assert not at.exception and not at.error
     assert at.caption[0].value.startswith("SHAP uses **TreeExplainer**: GradientBoostingClassifier is a tree")
-    assert "Global views rest on **1,000 of 1,000 rows**, sampled at random with seed 0" in \
-        at.caption[1].value
+    assert at.caption[1].value.startswith("Global views rest on **1,000 of 1,000 rows**, a sample stratified "
+                                          "by sex (seed 0), and explain class **1** for every row. Bars show "
+                                          "mean |SHAP| with 95% bootstrap intervals (200 resamples")
     assert trace_types(at) == ["bar", "bar", "scatter", "scatter", "waterfall", "bar", "waterfall"]
     assert at.info[0].value.startswith("SHAP and LIME ")
     # The waterfall of row 0 ends at the model's own log-odds for its predicted class.
@@ -173,8 +174,8 @@ def test_a_100k_row_dataset_is_explained_on_a_stated_sample():
     big = german_frame().sample(100_000, replace=True, random_state=0).reset_index(drop=True)
     at = seeded(data=german_data(big, sha="test-german-100k"))
     assert not at.exception and not at.error
-    assert "Global views rest on **1,000 of 100,000 rows**, sampled at random with seed 0" in \
-        at.caption[1].value
+    assert at.caption[1].value.startswith("Global views rest on **1,000 of 100,000 rows**, a sample "
+                                          "stratified by sex (seed 0)")
     assert "shuffled 5 times across 1,000 rows" in at.caption[1].value
 
 
