@@ -254,3 +254,39 @@ def test_image_heatmaps_from_the_registry(case, audited):
     with pytest.raises(ReportError) as err:
         reports.report_explanations(image_model, images, method="gradcam", rows=[3])
     assert str(err.value) == ROW_OUT_OF_RANGE.format(row=3, n=3, last=2)
+
+
+def test_the_pdf_and_html_state_the_decision_rule_with_hand_counted_confusion():
+    """COMPAS at ProPublica's threshold: the rule, its source, 'selected' words and TP/FP/FN/TN by hand."""
+    from pypdf import PdfReader
+
+    import glasswing
+    from glasswing.ingest import samples as _samples
+
+    data = _samples.compas_dataset()
+    report = glasswing.report(data, threshold=5, sensitive_features="race", selected=_samples.COMPAS_SELECTED)
+    frame = data.frame
+    pred, y = (frame["decile_score"] >= 5).astype(int), frame["two_year_recid"].astype(int)
+    html = " ".join(report_html_text(report).split())
+    pages = PdfReader(io.BytesIO(render_pdf(report))).pages
+    pdf = " ".join(" ".join(p.extract_text() for p in pages).split())
+    for text in (html, pdf):
+        section = text.split("Decision rule audited", 1)[1].split("Findings at a glance", 1)[0]
+        assert "threshold 5" in section and "decile_score" in section
+        assert _samples.COMPAS_SELECTED in section
+        for race in ("African-American", "Caucasian"):
+            rows = frame["race"] == race
+            tp = int(((pred == 1) & (y == 1) & rows).sum())
+            fp = int(((pred == 1) & (y == 0) & rows).sum())
+            fn = int(((pred == 0) & (y == 1) & rows).sum())
+            tn = int(((pred == 0) & (y == 0) & rows).sum())
+            cells = " ".join(f"{v:,}" for v in (tp, fp, fn, tn, int(rows.sum())))
+            assert f"{race} {cells}" in section, (race, cells, section[:600])
+
+
+def report_html_text(report) -> str:
+    """The HTML report's visible text (tags dropped, entities decoded)."""
+    import html as html_lib
+
+    body = re.sub(r"<style>.*?</style>", "", render_html(report, charts=False), flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
