@@ -317,3 +317,32 @@ def test_error_analysis_from_a_frame_finds_the_planted_cohort():
     with pytest.raises(glasswing.GlasswingError) as err:
         glasswing.error_analysis(frame)
     assert str(err.value) == glasswing._api.ERRORS_NEED_TARGET
+
+
+def test_rare_categories_merge_into_one_other_group_in_the_api_and_the_cli(tmp_path):
+    """--merge-rare N: the categories with fewer than N rows become 'other'; its counts equal pandas'."""
+    rng = np.random.default_rng(3)
+    region = np.array(["north"] * 400 + ["south"] * 300 + ["east"] * 12 + ["west"] * 9 + ["isle"] * 4)
+    y = rng.integers(0, 2, len(region))
+    pred = rng.integers(0, 2, len(region))
+    frame = pd.DataFrame({"region": region, "y": y, "pred": pred})
+    path = tmp_path / "regions.csv"
+    frame.to_csv(path, index=False)
+    gm = glasswing.audit(frame, y_true="y", y_pred="pred", sensitive_features="region", merge_rare=20)
+    table = gm.by_group
+    labels = [str(g) for g in table.index]
+    assert sorted(labels) == ["north", "other", "south"], labels
+    rare = frame["region"].isin(["east", "west", "isle"])
+    other = table.loc[table.index[labels.index("other")]]
+    assert other["n"] == rare.sum() == 25
+    assert other["selection_rate"] == pytest.approx(frame.loc[rare, "pred"].mean(), abs=1e-12)
+    # One rare category alone is not merged (nothing to merge it with).
+    alone = glasswing.audit(frame[~frame["region"].isin(["west", "isle"])], y_true="y", y_pred="pred",
+                            sensitive_features="region", merge_rare=20)
+    assert "east" in [str(g) for g in alone.by_group.index]
+    out = tmp_path / "audit.json"
+    done = subprocess.run([sys.executable, "-m", "glasswing.cli", "audit", "--data", str(path),
+                           "--target", "y", "--prediction", "pred", "--sensitive", "region",
+                           "--merge-rare", "20", "--json", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["by_group"] == gm.to_dict()["by_group"]
