@@ -183,9 +183,18 @@ def _open(data, engine, table, sql, spark_master, threads, memory_limit):
 
 
 def _db_table(con, url, table, sql):
+    try:
+        return _db_table_of(con, url, table, sql)
+    except AuditError:
+        if not url.startswith("Spark"):
+            con.disconnect()
+        raise
+
+
+def _db_table_of(con, url, table, sql):
     if sql is not None:
         try:
-            t = con.sql(sql)
+            t = con.sql(sql, schema=_pg_schema(con, sql)) if con.name == "postgres" else con.sql(sql)
             t.schema()
             return t
         except Exception as err:  # noqa: BLE001
@@ -196,6 +205,20 @@ def _db_table(con, url, table, sql):
         return con.table(table)
     except Exception as err:  # noqa: BLE001
         raise AuditError(NO_TABLE.format(table=table, url=redact(url), reason=_first_line(err))) from None
+
+
+def _pg_schema(con, sql: str):
+    """Return the query's schema via a temporary view (ibis 12's own DROP comes out garbled here)."""
+    import uuid
+
+    name = f"glasswing_q_{uuid.uuid4().hex}"
+    with con.con.cursor() as cur, con.con.transaction():
+        cur.execute(f'CREATE TEMPORARY VIEW "{name}" AS {sql}')
+    try:
+        return con.get_schema(name)
+    finally:
+        with con.con.cursor() as cur, con.con.transaction():
+            cur.execute(f'DROP VIEW IF EXISTS "{name}"')
 
 
 def _missing(t, col: str):
@@ -247,7 +270,7 @@ def audit_expressions(t, *, y_true, pred, sensitive, pos, threshold=None, score=
     for i, e in reversed(list(enumerate(edges))):
         b = (s <= float(e)).ifelse(i, b)
     rs = s if score_decimals is None else s.round(int(score_decimals))
-    yv = tt.cast("float64")
+    yv = tt.ifelse(1.0, 0.0)
     scored = t.filter(ok & ~_missing(t, score))
     hist = scored.group_by(**keys, rs=rs, b=b).aggregate(
         pos=(w * yv).sum(), neg=(w * (1 - yv)).sum(), s_sum=(w * s).sum(),
@@ -387,10 +410,14 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
     """
     t = open_source(path, engine=engine, table=table, sql=sql, spark_master=spark_master, threads=threads,
                     memory_limit=memory_limit)
-    return group_metrics_pushdown(t, y_true=y_true, y_pred=y_pred, sensitive=sensitive, y_score=y_score,
-                                  threshold=threshold, pos_label=pos_label, sample_weight=sample_weight,
-                                  score_decimals=score_decimals, min_group_size=min_group_size,
-                                  confidence=confidence, n_boot=n_boot, seed=seed, name=redact(path))
+    try:
+        return group_metrics_pushdown(t, y_true=y_true, y_pred=y_pred, sensitive=sensitive, y_score=y_score,
+                                      threshold=threshold, pos_label=pos_label, sample_weight=sample_weight,
+                                      score_decimals=score_decimals, min_group_size=min_group_size,
+                                      confidence=confidence, n_boot=n_boot, seed=seed, name=redact(path))
+    finally:
+        if engine != "spark":  # the Spark session is shared; DuckDB and PostgreSQL connections are ours
+            t.get_backend().disconnect()
 
 
 def _typed(values: np.ndarray) -> np.ndarray:
