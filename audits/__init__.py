@@ -7,7 +7,7 @@ from glasswing.audits._audit import audit_dataset
 from glasswing.audits._baseline import baseline_model
 from glasswing.audits._burden import RecourseBurden, recourse_burden, recourse_burden_of, recourse_rows
 from glasswing.audits._compare import ModelComparison, compare_models, compare_predictions
-from glasswing.audits._duckdb import group_metrics_parquet
+from glasswing.audits._pushdown import group_metrics_parquet
 from glasswing.audits._errors import (
     Cohort,
     Condition,
