@@ -7,7 +7,6 @@ from glasswing.audits._audit import audit_dataset
 from glasswing.audits._baseline import baseline_model
 from glasswing.audits._burden import RecourseBurden, recourse_burden, recourse_burden_of, recourse_rows
 from glasswing.audits._compare import ModelComparison, compare_models, compare_predictions
-from glasswing.audits._pushdown import group_metrics_parquet
 from glasswing.audits._errors import (
     Cohort,
     Condition,
@@ -45,6 +44,7 @@ from glasswing.audits._mitigation import (
     mitigate,
 )
 from glasswing.audits._performance import accuracy_by_group, auc_score, macro_ovr_auc, model_performance
+from glasswing.audits._pushdown import group_metrics_parquet
 from glasswing.audits._resampling import expected_cell_sizes, preferential_sample, uniform_sample
 from glasswing.audits._result import DISPARITIES, FourFifths, GroupMetrics
 from glasswing.audits._review_band import ReviewBand, review_band
