@@ -350,7 +350,7 @@ def _audit_parquet(path, *, y_true, y_pred, y_score, sensitive_features, thresho
     from dataclasses import replace
 
     from glasswing import audits
-    from glasswing.audits._duckdb import parquet_source
+    from glasswing.audits._pushdown import parquet_source
 
     names = [y_true, y_pred, y_score]
     sensitive = [sensitive_features] if isinstance(sensitive_features, str) else sensitive_features

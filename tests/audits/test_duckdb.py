@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from glasswing.audits import AuditError, group_metrics, group_metrics_parquet
-from glasswing.audits import _duckdb as d
+from glasswing.audits import _pushdown as d
 from glasswing.audits import _validate as v
 
 
