@@ -8,11 +8,7 @@ thousand per group for the scores), and :class:`GroupMetrics` is built from them
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import re
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,185 +36,11 @@ from glasswing.audits._validate import (
     check_threshold,
     resolve_pos_label,
 )
+from glasswing.ingest._engines import NOT_READABLE, close, first_line, open_source, quiet, source_name
 
 log = logging.getLogger(__name__)
 
-NO_PARQUET = "There is no Parquet file at {path}; give a .parquet file or a folder that contains some."
-NOT_PARQUET = "DuckDB could not read {path} as Parquet ({reason})."
-NOT_READABLE = "The engine could not read {path} ({reason})."
 PARQUET_COLUMN = "Column {column!r} is not in {path}; it has: {columns}."
-NEED_TABLE = "{url} is a database; name the table with --table NAME or give a query with --sql."
-TABLE_WITH_FILE = "--table and --sql name a table in a database; {path} is a file, so leave them out."
-SQL_WITHOUT_URL = "--sql needs a database URL in --data (duckdb:///file.duckdb or postgresql://...)."
-NO_TABLE = "There is no table {table!r} in {url} ({reason})."
-BAD_SQL = "The query failed on {url} ({reason}); check it in a SQL client first."
-UNREACHABLE = "Could not connect to {url} ({reason}); check the host, port, database and password."
-BAD_ENGINE = "Unknown engine {engine!r}; use duckdb or spark."
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Ibis 12 calls DuckDB's ``fetch_arrow_table``, which newer DuckDB deprecates; not ours to fix."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*", category=DeprecationWarning)
-        yield
-
-
-def redact(url) -> str:
-    """Return ``url`` with any password replaced by ``***`` (``postgresql://u:***@host/db``)."""
-    return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", str(url))
-
-
-def _first_line(err) -> str:
-    text = str(err).strip().splitlines()
-    return redact(text[0] if text else type(err).__name__)
-
-
-def parquet_source(path) -> str:
-    """Return the reader's argument for a file, a folder (every ``*.parquet`` below it) or a glob."""
-    text = str(path)
-    if any(ch in text for ch in "*?["):
-        return text
-    p = Path(path)
-    if p.is_dir():
-        if not any(p.rglob("*.parquet")):
-            raise AuditError(NO_PARQUET.format(path=path))
-        return str(p / "**" / "*.parquet")
-    if not p.is_file():
-        raise AuditError(NO_PARQUET.format(path=path))
-    return str(p)
-
-
-def _password_url(url: str) -> str:
-    import os
-
-    password = os.environ.get("GLASSWING_DB_PASSWORD") or os.environ.get("PGPASSWORD")
-    if password and re.match(r"^[a-z+]+://[^/:@]+@", url):
-        from urllib.parse import quote
-
-        url = re.sub(r"^([a-z+]+://[^/:@]+)@", lambda m: f"{m.group(1)}:{quote(password, safe='')}@", url)
-    return url
-
-
-def open_source(data, *, engine: str = "duckdb", table: str | None = None, sql: str | None = None,
-                spark_master: str | None = None, threads: int | None = None,
-                memory_limit: str | None = "2GB"):
-    """Open ``data`` as an Ibis table on its engine, reading nothing yet.
-
-    Parameters
-    ----------
-    data : str or pathlib.Path
-        A Parquet or CSV file, a folder or glob of Parquet files, ``duckdb:///file.duckdb`` or
-        ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DB`` (a missing password comes from
-        ``GLASSWING_DB_PASSWORD`` or ``PGPASSWORD``), or with ``engine="spark"`` Parquet paths or a table.
-    engine : {"duckdb", "spark"}
-        The engine for files; database URLs use their own.
-    table, sql : str, optional
-        The table or the query in a database.
-    spark_master : str, optional
-        Spark master URL (``local[2]`` by default).
-    threads, memory_limit : optional
-        DuckDB settings for files.
-
-    Returns
-    -------
-    ibis.expr.types.Table
-    """
-    with _quiet():
-        return _open(data, engine, table, sql, spark_master, threads, memory_limit)
-
-
-def _open(data, engine, table, sql, spark_master, threads, memory_limit):
-    import ibis
-
-    text = str(data)
-    if engine not in ("duckdb", "spark"):
-        raise AuditError(BAD_ENGINE.format(engine=engine))
-    is_url = bool(re.match(r"^(duckdb|postgres|postgresql)://", text))
-    if sql is not None and not is_url and engine != "spark":
-        raise AuditError(SQL_WITHOUT_URL)
-    if text.startswith(("postgres://", "postgresql://")):
-        try:
-            con = ibis.connect(_password_url(text))
-        except Exception as err:  # noqa: BLE001 - psycopg's errors vary; one sentence for all
-            raise AuditError(UNREACHABLE.format(url=redact(text), reason=_first_line(err))) from None
-        return _db_table(con, text, table, sql)
-    if text.startswith("duckdb://"):
-        path = text[len("duckdb://"):]
-        if not Path(path).is_file():
-            raise AuditError(UNREACHABLE.format(url=text, reason="there is no such file"))
-        try:
-            con = ibis.duckdb.connect(path, read_only=True)
-        except Exception as err:  # noqa: BLE001
-            raise AuditError(UNREACHABLE.format(url=text, reason=_first_line(err))) from None
-        return _db_table(con, text, table, sql)
-    if engine == "spark":
-        from glasswing.ingest._spark import spark_session
-
-        session = spark_session(spark_master or "local[2]")
-        con = ibis.pyspark.connect(session)
-        if table is not None or sql is not None:
-            return _db_table(con, f"Spark ({spark_master or 'local[2]'})", table, sql)
-        source = parquet_source(data)
-        try:
-            return con.read_parquet(source)
-        except Exception as err:  # noqa: BLE001
-            raise AuditError(NOT_READABLE.format(path=data, reason=_first_line(err))) from None
-    if table is not None:
-        raise AuditError(TABLE_WITH_FILE.format(path=data))
-    config = {"memory_limit": memory_limit} if memory_limit else {}
-    if threads:
-        config["threads"] = int(threads)
-    con = ibis.duckdb.connect(**config)
-    try:
-        if text.lower().endswith((".csv", ".csv.gz", ".tsv")):
-            if not Path(text).is_file() and not any(ch in text for ch in "*?["):
-                raise AuditError(NO_PARQUET.format(path=data).replace("Parquet", "CSV"))
-            return con.read_csv(text)
-        return con.read_parquet(parquet_source(data))
-    except AuditError:
-        raise
-    except Exception as err:  # noqa: BLE001 - duckdb's IOException and friends
-        raise AuditError(NOT_PARQUET.format(path=data, reason=_first_line(err))) from None
-
-
-def _db_table(con, url, table, sql):
-    try:
-        return _db_table_of(con, url, table, sql)
-    except AuditError:
-        if not url.startswith("Spark"):
-            con.disconnect()
-        raise
-
-
-def _db_table_of(con, url, table, sql):
-    if sql is not None:
-        try:
-            t = con.sql(sql, schema=_pg_schema(con, sql)) if con.name == "postgres" else con.sql(sql)
-            t.schema()
-            return t
-        except Exception as err:  # noqa: BLE001
-            raise AuditError(BAD_SQL.format(url=redact(url), reason=_first_line(err))) from None
-    if table is None:
-        raise AuditError(NEED_TABLE.format(url=redact(url)))
-    try:
-        return con.table(table)
-    except Exception as err:  # noqa: BLE001
-        raise AuditError(NO_TABLE.format(table=table, url=redact(url), reason=_first_line(err))) from None
-
-
-def _pg_schema(con, sql: str):
-    """Return the query's schema via a temporary view (ibis 12's own DROP comes out garbled here)."""
-    import uuid
-
-    name = f"glasswing_q_{uuid.uuid4().hex}"
-    with con.con.cursor() as cur, con.con.transaction():
-        cur.execute(f'CREATE TEMPORARY VIEW "{name}" AS {sql}')
-    try:
-        return con.get_schema(name)
-    finally:
-        with con.con.cursor() as cur, con.con.transaction():
-            cur.execute(f'DROP VIEW IF EXISTS "{name}"')
 
 
 def _missing(t, col: str):
@@ -231,12 +53,12 @@ def _missing(t, col: str):
 
 def _run(expr, name) -> pd.DataFrame:
     try:
-        with _quiet():
+        with quiet():
             return expr.to_pandas()
     except AuditError:
         raise
     except Exception as err:  # noqa: BLE001
-        raise AuditError(NOT_READABLE.format(path=name, reason=_first_line(err))) from None
+        raise AuditError(NOT_READABLE.format(path=name, reason=first_line(err))) from None
 
 
 def audit_expressions(t, *, y_true, pred, sensitive, pos, threshold=None, score=None, sample_weight=None,
@@ -289,7 +111,7 @@ def group_metrics_pushdown(t, *, y_true: str, y_pred: str | None = None, sensiti
     Parameters
     ----------
     t : ibis.expr.types.Table
-        From :func:`open_source`.
+        From :func:`glasswing.ingest.open_source`.
     y_true, y_pred, y_score, sample_weight : str
         Column names. ``y_pred`` may be omitted when ``y_score`` and ``threshold`` are given.
     sensitive : str or sequence of str
@@ -308,7 +130,7 @@ def group_metrics_pushdown(t, *, y_true: str, y_pred: str | None = None, sensiti
     sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
     if not sensitive:
         raise AuditError(NO_SENSITIVE)
-    with _quiet():
+    with quiet():
         schema = t.schema()
     for col in [y_true, y_pred, y_score, sample_weight, *sensitive]:
         if col is not None and col not in schema:
@@ -354,7 +176,7 @@ def group_metrics_pushdown(t, *, y_true: str, y_pred: str | None = None, sensiti
     scores = {}
     if hist_e is not None:
         pts = _run(hist_e, name)
-        with _quiet():
+        with quiet():
             n_missing = int(missing_e.to_pyarrow().as_py())
         if n_missing:
             notes.append(NO_SCORE.format(k=n_missing))
@@ -372,25 +194,26 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
                           score_decimals: int | None = 4, min_group_size: int = 30, confidence: float = 0.95,
                           n_boot: int = 1000, seed: int = 0, threads: int | None = None,
                           memory_limit: str | None = "2GB", engine: str = "duckdb", table: str | None = None,
-                          sql: str | None = None, spark_master: str | None = None) -> GroupMetrics:
+                          sql: str | None = None, spark_master: str | None = None,
+                          password: str | None = None) -> GroupMetrics:
     """Audit a file, folder, glob or database table where it lives, never loading its rows into pandas.
 
     The counts come from the Ibis expression of :func:`audit_expressions` run on the engine (see
-    :func:`open_source` for the sources, ``engine``, ``table``, ``sql`` and ``spark_master``); everything
-    else is computed from them exactly as in :func:`audits.group_metrics`.
+    :func:`glasswing.ingest.open_source` for the sources, ``engine``, ``table``, ``sql`` and
+    ``spark_master``); everything else is computed from them exactly as in :func:`audits.group_metrics`.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The source (see :func:`open_source`).
+        The source (see :func:`glasswing.ingest.open_source`).
     y_true, y_pred, y_score, sample_weight, sensitive, threshold, pos_label, score_decimals
         As for :func:`group_metrics_pushdown`.
     min_group_size, confidence, n_boot, seed
         As for :func:`audits.group_metrics`.
     threads, memory_limit : optional
         DuckDB settings. ``memory_limit`` defaults to ``"2GB"`` (DuckDB spills to disk beyond it).
-    engine, table, sql, spark_master : optional
-        As for :func:`open_source`.
+    engine, table, sql, spark_master, password : optional
+        As for :func:`glasswing.ingest.open_source`.
 
     Returns
     -------
@@ -409,15 +232,15 @@ def group_metrics_parquet(path, *, y_true: str, y_pred: str | None = None, sensi
     {'F': 1.0, 'M': 0.333}
     """
     t = open_source(path, engine=engine, table=table, sql=sql, spark_master=spark_master, threads=threads,
-                    memory_limit=memory_limit)
+                    memory_limit=memory_limit, password=password)
+    name = source_name(path, table=table, sql=sql, engine=engine)
     try:
         return group_metrics_pushdown(t, y_true=y_true, y_pred=y_pred, sensitive=sensitive, y_score=y_score,
                                       threshold=threshold, pos_label=pos_label, sample_weight=sample_weight,
                                       score_decimals=score_decimals, min_group_size=min_group_size,
-                                      confidence=confidence, n_boot=n_boot, seed=seed, name=redact(path))
+                                      confidence=confidence, n_boot=n_boot, seed=seed, name=name)
     finally:
-        if engine != "spark":  # the Spark session is shared; DuckDB and PostgreSQL connections are ours
-            t.get_backend().disconnect()
+        close(t, engine)
 
 
 def _typed(values: np.ndarray) -> np.ndarray:

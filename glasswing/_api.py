@@ -53,6 +53,9 @@ ERRORS_NEED_TARGET = ("Give y_true= (the column of true outcomes) and y_pred=, y
 PARQUET_NEEDS_COLUMNS = ("A Parquet file or folder is audited through DuckDB by column name; give y_true= "
                          "and sensitive_features= as column names (and y_pred= or y_score=).")
 
+SOURCE_OPTIONS_NEED_PATH = ("table=, sql= and engine= name where a file or a database URL lives; the data "
+                            "given is a {kind}, so leave them out.")
+
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -197,7 +200,8 @@ def audit(data: Any = None, model: Any = None, *, y_true: Any = None, y_pred: An
           label_map: Mapping | str | None = None, selected: str | None = None,
           bins: Mapping | Sequence[str] | str | None = None, merge_rare: int = 0, min_group_size: int = 30,
           include_small_groups: bool = False, four_fifths: float = 0.8, confidence: float = 0.95,
-          trusted: bool = False) -> GroupMetrics:
+          trusted: bool = False, table: str | None = None, sql: str | None = None, engine: str = "duckdb",
+          spark_master: str | None = None) -> GroupMetrics:
     """Audit predictions by group: rates with intervals, disparities, the four-fifths verdict.
 
     The same audit as ``glasswing audit`` and the dashboard's Fairness page (``audits.audit_dataset``, or
@@ -209,8 +213,10 @@ def audit(data: Any = None, model: Any = None, *, y_true: Any = None, y_pred: An
     data : Dataset, pandas.DataFrame, str or os.PathLike, optional
         The audited rows. A Dataset brings its roles; with a DataFrame or a file, ``y_true``, ``y_pred``,
         ``y_score`` and ``sensitive_features`` name its columns. A Parquet file or folder without a model
-        is audited out of core through DuckDB. Without ``data``, give those four as arrays (fairlearn's
-        way).
+        is audited out of core through DuckDB; so are a database URL (``duckdb:///file.duckdb``,
+        ``postgresql://USER@HOST/DB`` with ``table`` or ``sql``) and, with ``engine="spark"``, Parquet
+        paths or a Spark table: only the per-group aggregates leave the engine. Without ``data``, give
+        those four as arrays (fairlearn's way).
     model : Model or path, optional
         Predict with this model instead of logged predictions (a path is loaded with ``load_model``).
     y_true, y_pred, y_score : column name or array-like, optional
@@ -241,6 +247,12 @@ def audit(data: Any = None, model: Any = None, *, y_true: Any = None, y_pred: An
         Level of every interval (Wilson, Newcombe, Katz).
     trusted : bool, default False
         Allow a pickle-based model file given as a path (it runs code).
+    table, sql : str, optional
+        The table, or the query, of a database URL (or of Spark).
+    engine : {"duckdb", "spark"}, default "duckdb"
+        The engine for files; database URLs use their own.
+    spark_master : str, optional
+        With ``engine="spark"``: the master URL (``local[2]`` by default).
 
     Returns
     -------
@@ -273,21 +285,24 @@ def audit(data: Any = None, model: Any = None, *, y_true: Any = None, y_pred: An
                          sensitive_features=sensitive_features, threshold=threshold, pos_label=pos_label,
                          label_map=label_map, selected=selected, bins=bins, merge_rare=merge_rare,
                          min_group_size=min_group_size, include_small_groups=include_small_groups,
-                         four_fifths=four_fifths, confidence=confidence, trusted=trusted)
+                         four_fifths=four_fifths, confidence=confidence, trusted=trusted, table=table,
+                         sql=sql, engine=engine, spark_master=spark_master)
     return gm
 
 
 def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitive_features=None,
            threshold=None, pos_label=None, label_map=None, selected=None, bins=None, merge_rare=0,
            min_group_size=30, include_small_groups=False, four_fifths=0.8, confidence=0.95, trusted=False,
-           use_scores=None, n_boot=1000, seed=0, fit_model=False, duckdb=True, features=None):
+           use_scores=None, n_boot=1000, seed=0, fit_model=False, duckdb=True, features=None, table=None,
+           sql=None, engine="duckdb", spark_master=None):
     """Return (GroupMetrics, dataset or None, model or None, about): ``audit`` and the command line's audit.
 
     ``about`` says what was audited (data name and digest, rows, engine, where predictions came from), as
     ``glasswing audit --json`` writes it under ``"source"``. ``fit_model`` maps the target onto the
     model's classes and checks that the model fits the data first, and ``duckdb=False`` reads Parquet into
-    pandas (``glasswing report``, which reports the rows). ``features`` names the model's input columns
-    (``glasswing audit --features``).
+    pandas. ``features`` names the model's input columns (``glasswing audit --features``). ``table``,
+    ``sql``, ``engine`` and ``spark_master`` name a source where it lives (``ingest.open_source``): logged
+    predictions are audited there; a model's audit reads its rows (``ingest.read_source``, bounded).
     """
     from dataclasses import replace
 
@@ -303,15 +318,20 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
     if use_scores is None:
         use_scores = model is None and threshold is not None and y_pred is None
     options = {"min_group_size": min_group_size, "confidence": confidence, "n_boot": n_boot, "seed": seed}
-    if duckdb and model is None and _is_parquet(data):
+    where = {"table": table, "sql": sql, "engine": engine, "spark_master": spark_master}
+    remote = _is_remote(data, where)
+    if duckdb and model is None and (remote or _is_parquet(data)):
         gm, about = _audit_parquet(data, y_true=y_true, y_pred=y_pred, y_score=y_score,
                                    sensitive_features=sensitive_features, threshold=threshold,
-                                   pos_label=pos_label, selected=selected, **options)
+                                   pos_label=pos_label, selected=selected, **options, **where)
         return replace(gm, include_small_groups=include_small_groups, four_fifths_threshold=four_fifths), \
             None, None, about
+    name = None
+    if remote:  # a model scores the rows here: bring them over, bounded
+        data, name = _read_remote(data, where)
     dataset = _dataset(data, y_true=y_true, y_pred=y_pred, y_score=y_score,
                        sensitive_features=sensitive_features,
-                       pos_label=None if model is not None else pos_label, features=features)
+                       pos_label=None if model is not None else pos_label, features=features, name=name)
     model = _model(model, trusted)
     fed = ingest.input_notes(model, dataset) if model is not None and model.modality == "tabular" else ()
     if model is None:  # the label as the data holds it ("1" is 1; a binarised target's is 1)
@@ -346,25 +366,47 @@ def _audit(data, model=None, *, y_true=None, y_pred=None, y_score=None, sensitiv
 
 
 def _audit_parquet(path, *, y_true, y_pred, y_score, sensitive_features, threshold, pos_label, selected,
-                   **options):
+                   table=None, sql=None, engine="duckdb", spark_master=None, **options):
     from dataclasses import replace
 
-    from glasswing import audits
-    from glasswing.audits._pushdown import parquet_source
+    from glasswing import audits, ingest
 
     names = [y_true, y_pred, y_score]
     sensitive = [sensitive_features] if isinstance(sensitive_features, str) else sensitive_features
     if not isinstance(y_true, str) or not sensitive or not all(isinstance(s, str) for s in sensitive) \
             or not all(n is None or isinstance(n, str) for n in names):
         raise GlasswingError(PARQUET_NEEDS_COLUMNS)
-    parquet_source(path)  # one sentence when the folder holds no Parquet file
+    where = {"table": table, "sql": sql, "engine": engine}
     gm = audits.group_metrics_parquet(path, y_true=y_true, y_pred=y_pred, sensitive=list(sensitive),
-                                      y_score=y_score, threshold=threshold, pos_label=pos_label, **options)
+                                      y_score=y_score, threshold=threshold, pos_label=pos_label,
+                                      spark_master=spark_master, **where, **options)
     column = y_pred or y_score
     decision = {"source": f"logged {'predictions' if y_pred else 'scores'} (column {column})",
                 "score": y_score if y_pred is None else None, "selected": selected or ""}
-    return replace(gm, decision=decision), {"data": str(path), "engine": "duckdb",
-                                            "predictions": f"column {column}"}
+    backend = "postgresql" if str(path).startswith("postgres") else "spark" if engine == "spark" else "duckdb"
+    return replace(gm, decision=decision), {"data": ingest.source_name(path, **where), "engine": backend,
+                                            "rows": int(gm.overall["n"]), "predictions": f"column {column}"}
+
+
+def _is_remote(data, where: Mapping) -> bool:
+    """Whether ``data`` lives in an engine (a database URL, or Spark) rather than in a file read here."""
+    from glasswing import ingest
+
+    if not isinstance(data, str | Path):
+        if where.get("table") or where.get("sql") or where.get("engine", "duckdb") != "duckdb":
+            raise GlasswingError(SOURCE_OPTIONS_NEED_PATH.format(kind=_kind(data)))
+        return False
+    return ingest.is_database(str(data)) or where.get("engine", "duckdb") != "duckdb" \
+        or bool(where.get("table") or where.get("sql"))
+
+
+def _read_remote(data, where: Mapping):
+    """Return (rows, name) of a database or Spark source, bounded by ``ingest.read_source``."""
+    from glasswing import ingest
+
+    frame = ingest.read_source(data, **where, purpose="an audit with a model")
+    return frame, ingest.source_name(data, table=where.get("table"), sql=where.get("sql"),
+                                     engine=where.get("engine", "duckdb"))
 
 
 def _is_dataset(data) -> bool:
@@ -395,7 +437,7 @@ def _kind(value) -> str:
 
 
 def _dataset(data, *, y_true=None, y_pred=None, y_score=None, sensitive_features=None, pos_label=None,
-             features=None):
+             features=None, name=None):
     """Return ``data`` as an ``ingest.Dataset``.
 
     A Dataset gets the roles given here, a table's columns are named, arrays go into a table of their own.
@@ -423,7 +465,8 @@ def _dataset(data, *, y_true=None, y_pred=None, y_score=None, sensitive_features
     if y_true is None:
         raise GlasswingError(NEEDS_TARGET)
     return ingest.load_dataset(data, target=y_true, prediction=y_pred, score=y_score,
-                               sensitive=sensitive or (), positive_label=pos_label, features=features)
+                               sensitive=sensitive or (), positive_label=pos_label, features=features,
+                               name=name)
 
 
 def _arrays_dataset(y_true, y_pred, y_score, sensitive_features, pos_label):
@@ -734,9 +777,16 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
     from glasswing import reports
 
     model = _model(model, trusted)
+    where = {k: audit_options.pop(k) for k in ("table", "sql", "engine", "spark_master")
+             if k in audit_options}
+    if audit is None and model is None and not errors and _is_remote(data, where):
+        return _remote_report(data, where, audit_options, title=title, version_label=version_label,
+                              notes=notes, sign_off=sign_off, fairness_check=fairness_check,
+                              confusion_matrices=confusion_matrices,
+                              needs_rows=(explain, burden, compare_model))
     if audit is None:
         audit, dataset, model, _ = _audit(data, model, trusted=trusted, fit_model=True, duckdb=False,
-                                          **audit_options)
+                                          **audit_options, **where)
     else:
         dataset = _dataset(data, **{k: audit_options[k] for k in ("y_true", "y_pred", "y_score",
                                                                   "sensitive_features")
@@ -773,6 +823,40 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
                                 sign_off=dict(sign_off) if sign_off else None, fairness_check=fairness_check,
                                 confusion_matrices=confusion_matrices, comparison=comparison,
                                 errors=analysis)
+
+
+def _remote_report(data, where: Mapping, options: Mapping, *, needs_rows, sign_off, **sections) -> Report:
+    """Return the report of logged predictions audited where they live: only aggregates leave the engine.
+
+    The data's fingerprint is the SHA-256 of the source's name and the per-group counts it returned (the
+    rows are never read here), and the report says so.
+    """
+    import hashlib
+    import json
+
+    from glasswing import reports
+
+    explain, burden, compare_model = needs_rows
+    if explain:
+        raise GlasswingError(EXPLAIN_NEEDS_MODEL.format(method=explain))
+    if burden is True or burden:
+        raise GlasswingError(BURDEN_NEEDS_MODEL)
+    if compare_model is not None:
+        raise GlasswingError(COMPARE_NEEDS_MODEL)
+    gm, _, _, about = _audit(data, None, duckdb=True, **options, **where)
+    counts = gm.confusion.reset_index().astype(str).to_dict("list")
+    digest = hashlib.sha256(json.dumps([about["data"], counts], sort_keys=True).encode()).hexdigest()
+    engine = {"duckdb": "DuckDB", "postgresql": "PostgreSQL", "spark": "Apache Spark"}[about["engine"]]
+    artifact = reports.Artifact(
+        name=about["data"], sha256=digest, kind="table", rows=int(gm.overall["n"]),
+        details={"Engine": f"{engine}; audited where the data lives, only per-group counts left it",
+                 "Fingerprint": "SHA-256 of the source's name and the per-group counts it returned"})
+    sensitive = options.get("sensitive_features")
+    roles = {"target": options.get("y_true"), "prediction": options.get("y_pred"),
+             "score": options.get("y_score"), "positive_label": gm.pos_label,
+             "sensitive": [sensitive] if isinstance(sensitive, str) else list(sensitive or ())}
+    return reports.build_report(artifact, None, metrics=gm, roles=roles,
+                                sign_off=dict(sign_off) if sign_off else None, **sections)
 
 
 def _comparison(dataset, model, other, trusted: bool, n_boot: int, options: Mapping):

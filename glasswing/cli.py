@@ -17,6 +17,7 @@ import sys
 
 from glasswing import __version__
 from glasswing._errors import GlasswingError
+from glasswing._secrets import redact
 
 EXIT_OK = 0
 EXIT_THRESHOLD = 1
@@ -60,10 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     except GlasswingError as err:
         if args.debug:
             raise
-        print(f"glasswing: error: {err}", file=sys.stderr)
+        print(f"glasswing: error: {redact(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # ``glasswing audit ... | head``: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except MemoryError:
         if args.debug:
             raise
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def unexpected(command: str, err: BaseException) -> str:
     """Return the one sentence printed for an exception that is not a ``GlasswingError``."""
-    text = str(err).strip().splitlines()[0].rstrip(".")[:200] if str(err).strip() else ""
+    text = redact(str(err).strip().splitlines()[0]).rstrip(".")[:200] if str(err).strip() else ""
     return UNEXPECTED.format(command=command, error=f"{type(err).__name__}: {text}" if text
                              else type(err).__name__)
 

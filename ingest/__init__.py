@@ -6,6 +6,14 @@ Nothing here unpickles a file unless the caller passes ``trusted=True``.
 from glasswing.ingest import samples
 from glasswing.ingest._bands import Grouping, group_frame, parse_bins
 from glasswing.ingest._dataset import Dataset
+from glasswing.ingest._engines import (
+    has_password,
+    is_database,
+    open_source,
+    read_source,
+    redact,
+    source_name,
+)
 from glasswing.ingest._errors import IngestError, UntrustedFileError
 from glasswing.ingest._groups import group_columns
 from glasswing.ingest._images import ImageSet, load_image, load_images
@@ -56,17 +64,23 @@ __all__ = [
     "detect_model_format",
     "group_columns",
     "group_frame",
+    "has_password",
     "input_notes",
+    "is_database",
     "load_dataset",
     "load_image",
     "load_images",
     "load_model",
     "map_target",
+    "open_source",
     "parse_bins",
     "parse_class_names",
     "parse_label_map",
+    "read_source",
     "read_table",
+    "redact",
     "samples",
+    "source_name",
     "suggest_roles",
     "table_notes",
     "untrusted_parts",

@@ -261,13 +261,14 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
                  notes: str = "", sign_off: SignOff | Mapping | None = None, created_at: str | None = None,
                  fairness_check: Any = False, confusion_matrices: bool = False,
                  comparison: Any = None, errors: Any = None,
-                 review_band: Any = None) -> Report:
+                 review_band: Any = None, roles: Mapping | None = None) -> Report:
     """Gather an audit report from a dataset, an optional model and the results computed on them.
 
     Parameters
     ----------
-    dataset : ingest.Dataset
-        The audited data (its name, fingerprint, rows and column roles are reported).
+    dataset : ingest.Dataset or Artifact
+        The audited data (its name, fingerprint, rows and column roles are reported); or, for data audited
+        where it lives (a database), its ``Artifact`` with the column ``roles``.
     model : ingest.Model, optional
         The audited model (None for an audit of logged predictions).
     metrics : audits.GroupMetrics or dict
@@ -296,6 +297,8 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
         An error analysis to include (its worst cohorts; ``reports._errors_section``).
     review_band : audits.ReviewBand or dict, optional
         A human-review band: the report states the band and the share of each group routed to review.
+    roles : mapping, optional
+        With an ``Artifact`` for ``dataset``: target, prediction, score, sensitive, positive_label.
 
     Returns
     -------
@@ -325,11 +328,17 @@ def build_report(dataset: Any, model: Any = None, *, metrics: Any = None, explan
     if isinstance(sign_off, Mapping):
         sign_off = SignOff(**sign_off)
     model_art = _artifact_from_model(model)
-    data_art = Artifact(name=dataset.name, sha256=dataset.sha256, kind="table", rows=len(dataset),
-                        details={"Columns": len(dataset.frame.columns)})
-    heading = title or f"Fairness audit of {model.name if model is not None else dataset.name}"
+    if isinstance(dataset, Artifact):
+        data_art = dataset
+        role_names = json_safe({"target": None, "prediction": None, "score": None, "sensitive": [],
+                                "features": [], "positive_label": None, **dict(roles or {})})
+    else:
+        data_art = Artifact(name=dataset.name, sha256=dataset.sha256, kind="table", rows=len(dataset),
+                            details={"Columns": len(dataset.frame.columns)})
+        role_names = _roles(dataset)
+    heading = title or f"Fairness audit of {model.name if model is not None else data_art.name}"
     return Report(
-        title=heading, dataset=data_art, model=model_art, audit=audit, roles=_roles(dataset),
+        title=heading, dataset=data_art, model=model_art, audit=audit, roles=role_names,
         explanations=figures, mitigation=None if mitigation is None else mitigation_section(mitigation),
         burden=None if burden is None else burden_section(burden),
         notes=notes, sign_off=sign_off or SignOff(), version_label=version_label, **checks,

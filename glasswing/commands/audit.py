@@ -2,7 +2,8 @@
 
 Prints a readable table; ``--json OUT`` writes ``GroupMetrics.to_dict()``; each ``--fail-if EXPR`` is a
 threshold on a summary disparity (or an overall metric) that exits with code 1 when violated.
-Parquet files and folders of logged predictions are audited out of core through DuckDB.
+Logged predictions are audited where they live (``--data`` a Parquet path, ``duckdb:///`` or
+``postgresql://`` with ``--table``/``--sql``, ``--engine spark``): only per-group counts leave the engine.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ NO_JSON_FOLDER = "The folder for --json does not exist: {folder}."
 NO_JUNIT_FOLDER = "The folder for --junit does not exist: {folder}."
 JUNIT_NEEDS_RULES = ("--junit writes one test case per --fail-if rule; give at least one, e.g. "
                      "--fail-if \"demographic_parity_ratio<0.8\".")
+MASTER_WITHOUT_SPARK = "--spark-master chooses Spark's master, so give --engine spark as well."
+TABLE_AND_SQL = "Give either --table NAME or --sql QUERY, not both."
 VIOLATED = "glasswing audit: failed: {name} = {value} {op} {limit} ({expr})"
 
 
@@ -43,11 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "audit", help="audit predictions by group: rates with intervals, disparities, four-fifths rule",
         description="Audit a model's or logged predictions by sensitive group (several --sensitive columns "
                     "mean their intersection): rates with Wilson intervals, fairlearn's disparities with "
-                    "bootstrap intervals, the four-fifths rule, and warnings for small groups. Parquet "
-                    "files and folders of logged predictions are read out of core through DuckDB. Exit "
-                    "codes: 0 ok, 1 a --fail-if was violated, 2 bad input.")
-    p.add_argument("--data", required=True, metavar="FILE",
-                   help="CSV or Parquet file (or a folder of Parquet files)")
+                    "bootstrap intervals, the four-fifths rule, and warnings for small groups. Logged "
+                    "predictions in Parquet files and folders, DuckDB and PostgreSQL databases, or Spark "
+                    "are audited where they live: only per-group counts leave the engine. Exit codes: 0 "
+                    "ok, 1 a --fail-if was violated, 2 bad input.")
+    add_source_options(p)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--prediction", metavar="COL", help="column of logged predicted labels, or of scores "
                                                             "of any range with --threshold (score >= T)")
@@ -77,6 +80,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trust", action="store_true", help="allow pickle-based model files (runs their code)")
     _compare.add_options(p)
     p.set_defaults(func=run)
+
+
+def add_source_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--data`` and where it lives: ``--table``, ``--sql``, ``--engine``, ``--spark-master``."""
+    p.add_argument("--data", required=True, metavar="FILE|URL",
+                   help="CSV or Parquet file, a folder or glob of Parquet files, or a database URL: "
+                        "duckdb:///file.duckdb or postgresql://USER@HOST[:PORT]/DB (the password comes from "
+                        "GLASSWING_DB_PASSWORD or PGPASSWORD and is never printed)")
+    p.add_argument("--table", metavar="NAME", help="the table of a database --data URL (or a Spark table)")
+    p.add_argument("--sql", metavar="QUERY", help="a query on the --data database instead of a table")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where files are audited: duckdb (embedded, the default) or spark; logged "
+                        "predictions are audited inside the engine, only per-group counts come back")
+    p.add_argument("--spark-master", metavar="URL",
+                   help="with --engine spark: the master (default local[2]; spark://HOST:7077, yarn, ...)")
+
+
+def source_options(args: argparse.Namespace) -> dict:
+    """Return the API's ``table``, ``sql``, ``engine`` and ``spark_master`` from the source options."""
+    if args.spark_master and args.engine != "spark":
+        raise GlasswingError(MASTER_WITHOUT_SPARK)
+    if args.table is not None and args.sql is not None:
+        raise GlasswingError(TABLE_AND_SQL)
+    return {"table": args.table, "sql": args.sql, "engine": args.engine, "spark_master": args.spark_master}
 
 
 def add_decision_options(p: argparse.ArgumentParser) -> None:
@@ -226,7 +253,7 @@ def _audit(args: argparse.Namespace):
         selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed,
-        features=args.features)
+        features=args.features, **source_options(args))
     if not args.model:  # the column as given (``--prediction COL --threshold T`` audits COL as a score)
         about["predictions"] = f"column {args.prediction or score}"
     return gm, about, (dataset, model)

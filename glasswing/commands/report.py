@@ -12,7 +12,14 @@ from pathlib import Path
 
 from glasswing._errors import GlasswingError
 from glasswing.commands import _compare
-from glasswing.commands.audit import add_decision_options, add_group_options, decision_options, scored_column
+from glasswing.commands.audit import (
+    add_decision_options,
+    add_group_options,
+    add_source_options,
+    decision_options,
+    scored_column,
+    source_options,
+)
 
 OUT_SUFFIXES = (".pdf", ".html", ".htm", ".json")
 BAD_OUT = "--out must end in .pdf, .html or .json; got '{out}'."
@@ -28,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Audit the data (a model's predictions, or logged ones) by group and write a report: "
                     "fingerprints of what was audited, per-group tables with intervals, disparities with "
                     "verdicts, charts, optional explanations, reviewer notes and sign-off fields.")
-    p.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file with the audited rows")
+    add_source_options(p)
     p.add_argument("--model", metavar="FILE", help="model file (skops, ONNX, ...); else use --prediction")
     p.add_argument("--prediction", metavar="COL", help="column of logged predicted labels")
     p.add_argument("--score", metavar="COL", help="column of logged scores (AUC, calibration)")
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         rows=args.rows, burden=args.burden, title=args.title, version_label=args.version_label, notes=notes,
         sign_off={"reviewer": args.reviewer}, fairness_check=args.fairness_check,
         confusion_matrices=args.confusion_matrices, compare_model=args.compare_model,
-        compare_resamples=args.compare_resamples, errors=args.errors)
+        compare_resamples=args.compare_resamples, errors=args.errors, **source_options(args))
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
     for d in report.disparities():

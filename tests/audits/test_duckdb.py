@@ -10,6 +10,8 @@ from sklearn.metrics import roc_auc_score
 from glasswing.audits import AuditError, group_metrics, group_metrics_parquet
 from glasswing.audits import _pushdown as d
 from glasswing.audits import _validate as v
+from glasswing.ingest import IngestError
+from glasswing.ingest import _engines as engines
 
 
 def frame(n=4000, seed=0):
@@ -81,9 +83,9 @@ def test_a_folder_of_parts_with_missing_values(tmp_path):
 
 def test_errors(tmp_path, parquet):
     df, path = parquet
-    with pytest.raises(AuditError) as err:
+    with pytest.raises(IngestError) as err:
         group_metrics_parquet(tmp_path / "nothing", y_true="y_true", y_pred="y_pred", sensitive="sex")
-    assert str(err.value) == d.NO_PARQUET.format(path=tmp_path / "nothing")
+    assert str(err.value) == engines.NO_PARQUET.format(path=tmp_path / "nothing")
     with pytest.raises(AuditError) as err:
         group_metrics_parquet(path, y_true="y_true", y_pred="y_pred", sensitive="gender")
     assert str(err.value) == d.PARQUET_COLUMN.format(column="gender", path=path,

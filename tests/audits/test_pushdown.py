@@ -8,7 +8,8 @@ import pytest
 from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
 
 from glasswing.audits import AuditError, group_metrics
-from glasswing.audits._pushdown import group_metrics_parquet, open_source, redact
+from glasswing.audits._pushdown import group_metrics_parquet
+from glasswing.ingest import IngestError, open_source, redact
 
 
 def frame(n=3000, seed=1):
@@ -38,7 +39,7 @@ def _source(kind, tmp_path, request):
         path = tmp_path / "scored.csv"
         DF.to_csv(path, index=False)
         return {"path": path}
-    if kind == "duckdb":
+    if kind in ("duckdb", "duckdb-sql"):
         import duckdb
 
         path = tmp_path / "db.duckdb"
@@ -46,6 +47,8 @@ def _source(kind, tmp_path, request):
         frame_ = DF  # noqa: F841 - read by DuckDB's replacement scan
         con.execute("CREATE TABLE predictions AS SELECT * FROM frame_")
         con.close()
+        if kind == "duckdb-sql":
+            return {"path": f"duckdb://{path}", "sql": "SELECT * FROM predictions WHERE y_true IS NOT NULL"}
         return {"path": f"duckdb://{path}", "table": "predictions"}
     if kind in ("postgres", "postgres-sql"):
         import psycopg
@@ -69,7 +72,8 @@ def _source(kind, tmp_path, request):
     return {"path": path, "engine": "spark"}
 
 
-@pytest.mark.parametrize("kind", ["parquet", "glob", "csv", "duckdb", "postgres", "postgres-sql", "spark"])
+@pytest.mark.parametrize("kind", ["parquet", "glob", "csv", "duckdb", "duckdb-sql", "postgres",
+                                  "postgres-sql", "spark"])
 def test_every_engine_gives_the_in_memory_numbers(kind, tmp_path, request):
     src = _source(kind, tmp_path, request)
     path = src.pop("path")
@@ -98,18 +102,18 @@ def test_bad_sources_say_one_sentence(tmp_path, postgres_server):
     from tests._postgres import free_port
 
     closed = f"postgresql://ann:s3cret@127.0.0.1:{free_port()}/postgres"
-    with pytest.raises(AuditError, match="Could not connect") as err:
+    with pytest.raises(IngestError, match="Could not connect") as err:
         open_source(closed, table="t")
     assert "s3cret" not in str(err.value) and "***" in str(err.value)
-    with pytest.raises(AuditError, match="no table 'nope'"):
+    with pytest.raises(IngestError, match="no table 'nope'"):
         open_source(postgres_server, table="nope")
-    with pytest.raises(AuditError, match="query failed"):
+    with pytest.raises(IngestError, match="query failed"):
         open_source(postgres_server, sql="SELEC 1")
-    with pytest.raises(AuditError, match="needs a database URL"):
+    with pytest.raises(IngestError, match="needs a database URL"):
         open_source(tmp_path / "x.parquet", sql="SELECT 1")
     path = tmp_path / "x.parquet"
     DF.to_parquet(path)
-    with pytest.raises(AuditError, match="is a file"):
+    with pytest.raises(IngestError, match="is a file"):
         open_source(path, table="t")
     with pytest.raises(AuditError, match="Column 'nope' is not in"):
         group_metrics_parquet(path, y_true="nope", y_pred="y_pred", sensitive="sex")
