@@ -273,7 +273,7 @@ def count_rows(t, name: str) -> int:
 
 
 def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: str | None = None,
-                spark_master: str | None = None, password: str | None = None, max_rows: int = MAX_ROWS,
+                spark_master: str | None = None, password: str | None = None, max_rows: int | None = None,
                 purpose: str = "Glasswing"):
     """Bring the rows of a source into pandas, at most ``max_rows`` of them (counted by the engine first).
 
@@ -284,8 +284,9 @@ def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: 
     ----------
     data, engine, table, sql, spark_master, password
         As for :func:`open_source`.
-    max_rows : int, default 2,000,000
-        A larger source raises one sentence instead of filling the memory.
+    max_rows : int, optional
+        A larger source raises one sentence instead of filling the memory (default :data:`MAX_ROWS`,
+        2,000,000).
     purpose : str
         Who holds the rows, for that sentence ("the dashboard", "a model's audit").
 
@@ -310,6 +311,7 @@ def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: 
     """
     t = open_source(data, engine=engine, table=table, sql=sql, spark_master=spark_master, password=password)
     name = source_name(data, table=table, sql=sql, engine=engine)
+    max_rows = MAX_ROWS if max_rows is None else int(max_rows)
     try:
         n = count_rows(t, name)
         if n > max_rows:
