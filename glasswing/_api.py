@@ -53,8 +53,9 @@ ERRORS_NEED_TARGET = ("Give y_true= (the column of true outcomes) and y_pred=, y
 PARQUET_NEEDS_COLUMNS = ("A Parquet file or folder is audited through DuckDB by column name; give y_true= "
                          "and sensitive_features= as column names (and y_pred= or y_score=).")
 
-SOURCE_OPTIONS_NEED_PATH = ("table=, sql= and engine= name where a file or a database URL lives; the data "
-                            "given is a {kind}, so leave them out.")
+SOURCE_OPTIONS_NEED_PATH = ("table=, sql= and engine= name where a file or a database URL lives (or, with "
+                            "engine=\"spark\" and no data, a table of Spark's catalog); the data given is a "
+                            "{kind}, so leave them out.")
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -392,8 +393,11 @@ def _is_remote(data, where: Mapping) -> bool:
     """Whether ``data`` lives in an engine (a database URL, or Spark) rather than in a file read here."""
     from glasswing import ingest
 
+    spark = where.get("engine", "duckdb") == "spark"
+    if data is None and spark and (where.get("table") or where.get("sql")):
+        return True  # a table or a query of the Spark session's catalog
     if not isinstance(data, str | Path):
-        if where.get("table") or where.get("sql") or where.get("engine", "duckdb") != "duckdb":
+        if where.get("table") or where.get("sql") or spark:
             raise GlasswingError(SOURCE_OPTIONS_NEED_PATH.format(kind=_kind(data)))
         return False
     return ingest.is_database(str(data)) or where.get("engine", "duckdb") != "duckdb" \
@@ -718,8 +722,11 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
 
     Parameters
     ----------
-    data : Dataset, pandas.DataFrame or path
-        The audited rows (columns named by ``audit_options`` as for :func:`audit`).
+    data : Dataset, pandas.DataFrame, path or database URL
+        The audited rows (columns named by ``audit_options`` as for :func:`audit`, which also take
+        ``table``, ``sql``, ``engine`` and ``spark_master``). Logged predictions in a database or Spark are
+        audited there and the report fingerprints the per-group counts it returned; with a model (or
+        ``errors``), at most 2,000,000 rows are read.
     model : Model or path, optional
         The audited model (None: the data's logged predictions).
     audit : GroupMetrics, optional

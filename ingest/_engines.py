@@ -81,8 +81,14 @@ def source_name(data, *, table: str | None = None, sql: str | None = None, engin
 
     >>> source_name("postgresql://ann:pw@db/x", table="scored")
     'postgresql://ann:***@db/x, table scored'
+    >>> source_name(None, table="scored", engine="spark")
+    "Spark's catalog, table scored"
     """
-    name = redact(data)
+    if data is None:
+        name = "Spark's catalog" if engine == "spark" else "no data"
+        engine = "duckdb"  # said already
+    else:
+        name = redact(data)
     if table is not None:
         name += f", table {table}"
     elif sql is not None:

@@ -37,6 +37,8 @@ JUNIT_NEEDS_RULES = ("--junit writes one test case per --fail-if rule; give at l
                      "--fail-if \"demographic_parity_ratio<0.8\".")
 MASTER_WITHOUT_SPARK = "--spark-master chooses Spark's master, so give --engine spark as well."
 TABLE_AND_SQL = "Give either --table NAME or --sql QUERY, not both."
+NEEDS_DATA = ("Give the data with --data FILE|URL (a CSV or Parquet file or folder, duckdb:///file.duckdb or "
+              "postgresql://USER@HOST/DB), or a table of Spark's catalog with --engine spark --table NAME.")
 VIOLATED = "glasswing audit: failed: {name} = {value} {op} {limit} ({expr})"
 
 
@@ -84,11 +86,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
     """Add ``--data`` and where it lives: ``--table``, ``--sql``, ``--engine``, ``--spark-master``."""
-    p.add_argument("--data", required=True, metavar="FILE|URL",
+    p.add_argument("--data", metavar="FILE|URL",
                    help="CSV or Parquet file, a folder or glob of Parquet files, or a database URL: "
                         "duckdb:///file.duckdb or postgresql://USER@HOST[:PORT]/DB (the password comes from "
-                        "GLASSWING_DB_PASSWORD or PGPASSWORD and is never printed)")
-    p.add_argument("--table", metavar="NAME", help="the table of a database --data URL (or a Spark table)")
+                        "GLASSWING_DB_PASSWORD or PGPASSWORD and is never printed); required, except for "
+                        "a table or query of Spark's catalog (--engine spark --table NAME)")
+    p.add_argument("--table", metavar="NAME",
+                   help="the table of a database --data URL (with --engine spark and no --data: a table of "
+                        "Spark's catalog, e.g. a Hive metastore's)")
     p.add_argument("--sql", metavar="QUERY", help="a query on the --data database instead of a table")
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                    help="where files are audited: duckdb (embedded, the default) or spark; logged "
@@ -103,6 +108,8 @@ def source_options(args: argparse.Namespace) -> dict:
         raise GlasswingError(MASTER_WITHOUT_SPARK)
     if args.table is not None and args.sql is not None:
         raise GlasswingError(TABLE_AND_SQL)
+    if args.data is None and not (args.engine == "spark" and (args.table or args.sql)):
+        raise GlasswingError(NEEDS_DATA)
     return {"table": args.table, "sql": args.sql, "engine": args.engine, "spark_master": args.spark_master}
 
 
@@ -159,6 +166,7 @@ def fail_names() -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run the audit, print it, write ``--json``, and return 1 when a ``--fail-if`` is violated."""
     checks = parse_fail_if(args.fail_if, fail_names())
+    source_options(args)  # the source's options agree, before any work
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GlasswingError(NO_JSON_FOLDER.format(folder=Path(args.json).resolve().parent))
     if args.junit and not checks:

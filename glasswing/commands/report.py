@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
     if not args.model and not args.prediction and not args.score:
         raise GlasswingError(NEEDS_PREDICTIONS)
+    source_options(args)  # the source's options agree, before any work
     _compare.check(args)
     notes = args.notes
     if args.notes_file:

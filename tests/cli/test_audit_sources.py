@@ -238,3 +238,34 @@ def test_spark_without_java_is_one_sentence(compas, tmp_path, capsys, monkeypatc
                  "--save"]) == 2
     assert error_line(capsys) == _spark.JAVA_MISSING
     assert not (data_dir() / "history.sqlite3").exists()
+
+
+def test_a_table_and_a_query_of_sparks_catalog(compas, tmp_path, spark):
+    spark.createDataFrame(compas).createOrReplaceTempView("compas_logged")
+    csv = tmp_path / "compas.csv"
+    compas.to_csv(csv, index=False)
+    code, reference = audit_json(tmp_path, "--data", csv, *AUDIT, name="ref.json")
+    code, result = audit_json(tmp_path, "--engine", "spark", "--table", "compas_logged", *AUDIT)
+    assert code == 0 and result["source"]["data"] == "Spark's catalog, table compas_logged"
+    ours = rates(result)
+    for group, values in rates(reference).items():
+        assert ours[group] == pytest.approx(values, rel=1e-12)
+    code, women = audit_json(tmp_path, "--engine", "spark", "--sql",
+                             "SELECT * FROM compas_logged WHERE sex = 'Female'", *AUDIT, name="women.json")
+    rows = compas[compas["sex"] == "Female"]
+    assert code == 0 and women["overall"]["n"] == len(rows)
+    assert women["overall"]["selection_rate"] == pytest.approx((rows["decile_score"] >= 5).mean(), rel=1e-12)
+
+
+def test_no_data_and_no_pyspark_are_one_sentence(compas, tmp_path, capsys, monkeypatch):
+    from glasswing.commands import audit as cmd
+
+    assert main(["audit", *AUDIT]) == 2
+    assert error_line(capsys) == cmd.NEEDS_DATA
+    assert main(["report", *AUDIT, "--table", "t", "--out", str(tmp_path / "r.pdf")]) == 2
+    assert error_line(capsys) == cmd.NEEDS_DATA
+    path = tmp_path / "compas.parquet"
+    compas.to_parquet(path, index=False)
+    monkeypatch.setitem(__import__("sys").modules, "pyspark.sql", None)  # import pyspark.sql fails
+    assert main(["audit", "--data", str(path), "--engine", "spark", *AUDIT]) == 2
+    assert error_line(capsys) == _spark.SPARK_MISSING
