@@ -2,22 +2,30 @@
 
 Uploads stay in memory: the page passes the uploaded bytes here, they are parsed once per digest
 (``st.cache_resource`` for models and image sets, which are never mutated; ``st.cache_data`` for tables
-and metrics) and the results go into ``st.session_state`` through :mod:`dashboard._state`.
+and metrics) and the results go into ``st.session_state`` through :mod:`dashboard._state`. A database
+connection (``duckdb:///`` or ``postgresql://`` URL, a table or a query) is read by
+``ingest.read_source``, bounded, and cached for a minute only, as a table can change; its password comes
+from Streamlit's secrets or the environment and never reaches the session state or the page.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from glasswing import ingest
+from glasswing._errors import GlasswingError
+from glasswing._secrets import PASSWORD_VARIABLES, SECRETS_KEY, SECRETS_SECTION, password_from_secrets, redact
 from glasswing.dashboard import _state
 from glasswing.dashboard._text import md, mds
 from glasswing.ingest import samples
+from glasswing.ingest._errors import TABLE_TOO_MANY_COLUMNS
+from glasswing.ingest._tabular import frame_sha256
 
 #: Sample choices on the page: label -> (what, variant).
 SAMPLES = {
@@ -37,6 +45,20 @@ SAMPLE_CAPTIONS = (
 BASE = "model_data.base"
 #: Counts loads, so role widgets (keyed by it) start from the new data's roles.
 GENERATION = "model_data.generation"
+#: What the last database load read (rows, source, limit, where the password came from; never the password).
+CONNECTION = "model_data.connection"
+#: How long a table read from a database is reused before Connect and load reads it again.
+DATABASE_TTL_S = 60
+#: The row limit a connection starts with on the page (at most ``ingest.MAX_ROWS``).
+DATABASE_ROWS = 1_000_000
+
+PASSWORD_IN_URL = (f"This page takes no password in the URL (its field would show and keep it): put the "
+                   f"password in the environment ({PASSWORD_VARIABLES[0]}) or in .streamlit/secrets.toml as "
+                   f'{SECRETS_KEY} = "..." under [{SECRETS_SECTION}], and give the URL without it.')
+NOT_A_DATABASE = ("{url!r} is not a database URL; give duckdb:///path/to/file.duckdb or "
+                  "postgresql://user@host:5432/db.")
+NEED_TABLE_OR_QUERY = "Name the table to read from {url}, or write a query."
+NO_ROWS = "{name} has no rows; check the table, or the query's WHERE clause."
 
 
 # ============================================ cached parsers ==========================================
@@ -70,6 +92,18 @@ def sample(choice: str) -> tuple[Any, Any, Any]:
     if what == "compas":
         return None, samples.compas_dataset(), None
     return samples.digits_model(variant), None, samples.digits_images()
+
+
+@st.cache_data(max_entries=4, ttl=DATABASE_TTL_S, show_spinner="Reading from the database...")
+def database_frame(url: str, table: str | None, sql: str | None, max_rows: int,
+                   _password: str | None) -> pd.DataFrame:
+    """Return at most ``max_rows`` rows of a table or query (``ingest.read_source``), for a minute.
+
+    The password is not part of the cache key (``_password`` is not hashed): it is the server's (its
+    secrets or environment), the same for every session, and no cached value holds it.
+    """
+    return ingest.read_source(url, table=table, sql=sql, password=_password, max_rows=max_rows,
+                              purpose="the dashboard")
 
 
 @st.cache_data(max_entries=32, show_spinner="Scoring the model on the data...")
@@ -126,14 +160,8 @@ def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architectur
     classes are given ``class_names`` (comma-separated, in output order); a model or data uploaded alone
     keeps what was loaded before for the other part.
     """
-    new_model = _state.model()
-    if model_file is not None:
-        data = model_file.getvalue()
-        new_model = model(digest(data), model_file.name, trusted, architecture or None,
-                          ingest.as_preprocess(preprocess), data)
-        names = ingest.parse_class_names(class_names)
-        if names and new_model.modality == "image":
-            new_model = ingest.with_class_names(new_model, names)
+    new_model = _uploaded_model(model_file, trusted=trusted, architecture=architecture,
+                                preprocess=preprocess, class_names=class_names)
     files = [f for f in (data_files if isinstance(data_files, list) else [data_files]) if f is not None]
     if not files:
         _state.put(_state.MODEL, new_model)
@@ -154,6 +182,98 @@ def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architectur
     store(new_model, dataset, image_set)
     if dataset is not None:
         _state.put(BASE, base)
+
+
+def _uploaded_model(model_file: Any, *, trusted: bool, architecture: str | None = None,
+                    preprocess: Any = None, class_names: str = "") -> ingest.Model | None:
+    """Return the uploaded model (cached per digest), or the one loaded before when none is uploaded."""
+    if model_file is None:
+        return _state.model()
+    data = model_file.getvalue()
+    new_model = model(digest(data), model_file.name, trusted, architecture or None,
+                      ingest.as_preprocess(preprocess), data)
+    names = ingest.parse_class_names(class_names)
+    if names and new_model.modality == "image":
+        new_model = ingest.with_class_names(new_model, names)
+    return new_model
+
+
+def database_password(url: str) -> tuple[str | None, str | None]:
+    """Return ``(password, where it came from)`` for a PostgreSQL URL; ``(None, None)`` when none is set.
+
+    Streamlit's secrets first (``[glasswing] db_password``, or a matching ``[connections.NAME]``; see
+    ``glasswing._secrets.password_from_secrets``), then ``GLASSWING_DB_PASSWORD`` and ``PGPASSWORD``. A
+    DuckDB file needs none. No secrets file is no error.
+    """
+    if not str(url).startswith(("postgres://", "postgresql://")):
+        return None, None
+    try:
+        secrets = st.secrets.to_dict()
+    except (FileNotFoundError, KeyError, AttributeError, TypeError, ValueError):  # none, or unreadable TOML
+        secrets = {}
+    password = password_from_secrets(secrets, url)
+    if password:
+        return password, "Streamlit secrets"
+    name = next((n for n in PASSWORD_VARIABLES if os.environ.get(n)), None)
+    return (os.environ[name], f"the environment ({name})") if name else (None, None)
+
+
+def load_database(url: str, *, table: str | None = None, sql: str | None = None,
+                  max_rows: int = DATABASE_ROWS, model_file: Any = None, trusted: bool = False) -> None:
+    """Read a database table or query into the session as the dataset; on any error nothing is stored.
+
+    Parameters
+    ----------
+    url : str
+        ``duckdb:///path/file.duckdb`` or ``postgresql://USER@HOST[:PORT]/DB``, without a password (one in
+        the URL is refused: the page's widget would show and keep it); the password comes from
+        :func:`database_password`.
+    table, sql : str, optional
+        The table, or else the query (blank means not given).
+    max_rows : int
+        A larger table or query is refused in one sentence (``ingest.read_source`` counts it first).
+    model_file : uploaded file, optional
+        A model uploaded alongside (it must fit the table); without one the model loaded before is kept.
+    trusted : bool
+        Whether the uploaded model file is marked trusted.
+    """
+    url, table, sql = url.strip(), (table or "").strip() or None, (sql or "").strip() or None
+    if ingest.has_password(url):
+        raise ingest.IngestError(PASSWORD_IN_URL)
+    if not ingest.is_database(url):
+        raise ingest.IngestError(NOT_A_DATABASE.format(url=redact(url)))
+    if table is None and sql is None:
+        raise ingest.IngestError(NEED_TABLE_OR_QUERY.format(url=url))
+    new_model = _uploaded_model(model_file, trusted=trusted)
+    password, origin = database_password(url)
+    max_rows = int(min(max(max_rows, 1), ingest.MAX_ROWS))
+    name = ingest.source_name(url, table=table, sql=None if table else sql)
+    try:
+        frame = database_frame(url, table, None if table else sql, max_rows, password)
+    except GlasswingError as err:  # an engine may echo what it was given: the secret's value goes too
+        raise ingest.IngestError(redact(err, also=(password or "",))) from None
+    if len(frame) == 0:
+        raise ingest.IngestError(NO_ROWS.format(name=name))
+    if frame.shape[1] > ingest.MAX_COLUMNS:
+        raise ingest.IngestError(TABLE_TOO_MANY_COLUMNS.format(name=name, count=frame.shape[1],
+                                                               limit=ingest.MAX_COLUMNS))
+    frame.columns = [str(c) for c in frame.columns]
+    base = ingest.Dataset(frame=frame, name=name, sha256=frame_sha256(frame))
+    dataset = base.with_roles(**dataclasses.asdict(ingest.suggest_roles(frame, new_model)))
+    if model_file is not None and new_model is not None:
+        ingest.check_model_fits(new_model, dataset)
+    store(new_model, dataset, None)
+    _state.put(BASE, base)
+    _state.put(CONNECTION, {"sha256": base.sha256, "rows": len(frame), "name": name, "limit": max_rows,
+                            "password_from": origin})
+
+
+def connection_caption(info: dict) -> str:
+    """Return the sentence that says what a connection read (rows, source, limit, the password's origin)."""
+    text = f"{info['rows']:,} rows read from {info['name']} (at most {info['limit']:,})"
+    if info.get("password_from"):
+        text += f"; the password came from {info['password_from']}"
+    return text + "."
 
 
 def name_classes(model: ingest.Model, text: str) -> ingest.Model:

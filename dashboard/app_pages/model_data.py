@@ -1,10 +1,11 @@
-"""Model & data: use the samples or upload a model and a table or images, then set the column roles."""
+"""Model & data: the samples, uploaded files or a database table or query; then the column roles."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from glasswing import ingest
+from glasswing._secrets import without_password
 from glasswing.dashboard import _loading, _state
 from glasswing.dashboard._text import md
 
@@ -15,27 +16,73 @@ st.title("Model & data")
 st.caption("Load a model and the data to explain and audit. Uploads stay in this session's memory on "
            "this machine; nothing is sent anywhere.")
 
-source = st.radio("Source", ["Samples", "Upload your own"], horizontal=True, key=P + "source",
-                  label_visibility="collapsed")
+
+def model_uploader(col, key: str):
+    """A model file uploader and, for a file that runs code, the trust checkbox; returns (file, trusted)."""
+    model_file = col.file_uploader(
+        "Model: .skops, .onnx, TorchScript .pt, .safetensors or a state dict", key=P + key,
+        max_upload_size=ingest.MAX_FILE_MB, help=f"Up to {ingest.MAX_FILE_MB} MB.")
+    trusted, needs = False, _loading.trust_needed(model_file) if model_file is not None else ()
+    if needs:
+        allowed = ", ".join(f"`{n.replace('`', chr(39))}`" for n in needs[:8])
+        trusted = col.checkbox(
+            "I trust this file", key=P + "trust",
+            help="This file holds code that could read or write files or run programs when the model "
+                 "loads or scores data. Tick this only for a file whose origin you trust.")
+        col.caption(f"Trusting it allows: {allowed}{' ...' if len(needs) > 8 else ''}.")
+    return model_file, trusted
+
+
+def take_out_password():  # the URL field's own value must never keep a password
+    url = st.session_state.get(P + "db_url", "")
+    if ingest.has_password(url):
+        st.session_state[P + "db_url"] = without_password(url)
+        st.session_state[P + "db_refused"] = True
+
+
+source = st.radio("Source", ["Samples", "Upload your own", "Connect to a database"], horizontal=True,
+                  key=P + "source", label_visibility="collapsed")
 if source == "Samples":
     choice = st.radio("Sample", list(_loading.SAMPLES), captions=_loading.SAMPLE_CAPTIONS, key=P + "sample")
     if st.button("Use the samples", type="primary", key=P + "use_samples", icon=":material/dataset:"):
         with _state.guard("loading the samples"):
             _loading.use_sample(choice)
             st.rerun()  # the sidebar, drawn before this page, shows what is now loaded
+elif source == "Connect to a database":
+    left, right = st.columns(2, gap="large")
+    url = left.text_input("Database URL", key=P + "db_url", on_change=take_out_password,
+                          placeholder="postgresql://user@host:5432/db or duckdb:///path/to/file.duckdb",
+                          help="No password here: the server reads it from .streamlit/secrets.toml "
+                               '([glasswing] db_password = "...") or from GLASSWING_DB_PASSWORD or '
+                               "PGPASSWORD.")
+    if st.session_state.pop(P + "db_refused", False):
+        left.error(md(_loading.PASSWORD_IN_URL), icon=":material/error:")
+    what = left.radio("Read", ["Table", "Query"], horizontal=True, key=P + "db_kind")
+    if what == "Table":
+        table, sql = left.text_input("Table", key=P + "db_table", placeholder="predictions"), None
+    else:
+        table, sql = None, left.text_area("SQL query", key=P + "db_sql", height=100,
+                                          placeholder="SELECT * FROM predictions WHERE day >= '2026-01-01'")
+    max_rows = left.number_input(
+        "Row limit", 1, ingest.MAX_ROWS, _loading.DATABASE_ROWS, step=100_000, key=P + "db_max_rows",
+        help="The rows are read into this session's memory for the pages; a larger table or query is "
+             "refused (narrow it with a query).")
+    model_file, trusted = model_uploader(right, "db_model_file")
+    right.caption("The connection supplies the table; a model uploaded here is scored on it, else the "
+                  "model loaded before is kept. A table read in the last minute is reused; after that, "
+                  "Connect and load reads it again.")
+    if st.button("Connect and load", type="primary", key=P + "load_database", icon=":material/database:",
+                 disabled=not url.strip()):
+        with _state.guard("reading from the database"):
+            _loading.load_database(url, table=table, sql=sql, max_rows=max_rows, model_file=model_file,
+                                   trusted=trusted)
+            st.rerun()
+    info, loaded = _state.get(_loading.CONNECTION), _state.get(_loading.BASE)
+    if info and loaded is not None and loaded.sha256 == info["sha256"]:
+        st.caption(md(_loading.connection_caption(info)))
 else:
     left, right = st.columns(2, gap="large")
-    model_file = left.file_uploader(
-        "Model: .skops, .onnx, TorchScript .pt, .safetensors or a state dict", key=P + "model_file",
-        max_upload_size=ingest.MAX_FILE_MB, help=f"Up to {ingest.MAX_FILE_MB} MB.")
-    trusted, needs = False, _loading.trust_needed(model_file) if model_file is not None else ()
-    if needs:
-        allowed = ", ".join(f"`{n.replace('`', chr(39))}`" for n in needs[:8])
-        trusted = left.checkbox(
-            "I trust this file", key=P + "trust",
-            help="This file holds code that could read or write files or run programs when the model "
-                 "loads or scores data. Tick this only for a file whose origin you trust.")
-        left.caption(f"Trusting it allows: {allowed}{' ...' if len(needs) > 8 else ''}.")
+    model_file, trusted = model_uploader(left, "model_file")
     with left.expander("PyTorch weights and image preprocessing"):
         architecture = st.text_input("Architecture of a weights-only file", key=P + "architecture",
                                      placeholder="resnet18, or glasswing.digits_cnn")
