@@ -27,6 +27,10 @@ from glasswing.ingest import samples
 from glasswing.ingest._errors import TABLE_TOO_MANY_COLUMNS
 from glasswing.ingest._tabular import frame_sha256
 
+#: How to read a table over the row limit, said on the page.
+FEWER_ROWS = (f"raise the row limit (up to {ingest.MAX_ROWS:,}) or select fewer rows with a query; the "
+              "command line audits logged predictions of any size where they live (glasswing audit "
+              "--data URL)")
 #: Sample choices on the page: label -> (what, variant).
 SAMPLES = {
     "German credit, gradient boosting": ("german", "gbm"),
@@ -103,7 +107,7 @@ def database_frame(url: str, table: str | None, sql: str | None, max_rows: int,
     secrets or environment), the same for every session, and no cached value holds it.
     """
     return ingest.read_source(url, table=table, sql=sql, password=_password, max_rows=max_rows,
-                              purpose="the dashboard")
+                              purpose="the dashboard", fix=FEWER_ROWS)
 
 
 @st.cache_data(max_entries=32, show_spinner="Scoring the model on the data...")

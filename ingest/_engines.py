@@ -28,9 +28,9 @@ NO_TABLE = "There is no table {table!r} in {url} ({reason})."
 BAD_SQL = "The query failed on {url} ({reason}); check it in a SQL client first."
 UNREACHABLE = "Could not connect to {url} ({reason}); check the host, port, database and password."
 BAD_ENGINE = "Unknown engine {engine!r}; use duckdb or spark."
-TOO_MANY_ROWS = ("{source} has {n:,} rows, more than the {limit:,} that {purpose} holds in memory; select "
-                 "fewer rows with a query (--sql), or audit the logged predictions where they live "
-                 "(--prediction or --score, no --model).")
+TOO_MANY_ROWS = "{source} has {n:,} rows, more than the {limit:,} that {purpose} holds in memory; {fix}."
+FEWER_ROWS = ("select fewer rows with a query (--sql), or audit the logged predictions where they live "
+              "(--prediction or --score, no --model)")
 
 URL_PREFIXES = ("duckdb://", "postgres://", "postgresql://")
 #: The most rows :func:`read_source` brings into memory by default.
@@ -280,7 +280,7 @@ def count_rows(t, name: str) -> int:
 
 def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: str | None = None,
                 spark_master: str | None = None, password: str | None = None, max_rows: int | None = None,
-                purpose: str = "Glasswing"):
+                purpose: str = "Glasswing", fix: str = FEWER_ROWS):
     """Bring the rows of a source into pandas, at most ``max_rows`` of them (counted by the engine first).
 
     For the work that needs rows in this process: scoring a model file, the dashboard's pages. Audits of
@@ -293,8 +293,9 @@ def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: 
     max_rows : int, optional
         A larger source raises one sentence instead of filling the memory (default :data:`MAX_ROWS`,
         2,000,000).
-    purpose : str
-        Who holds the rows, for that sentence ("the dashboard", "a model's audit").
+    purpose, fix : str
+        Who holds the rows, and how to do with fewer, for that sentence ("the dashboard", "raise the row
+        limit"); ``fix`` names the command line's options by default.
 
     Returns
     -------
@@ -321,7 +322,8 @@ def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: 
     try:
         n = count_rows(t, name)
         if n > max_rows:
-            raise IngestError(TOO_MANY_ROWS.format(source=name, n=n, limit=max_rows, purpose=purpose))
+            raise IngestError(TOO_MANY_ROWS.format(source=name, n=n, limit=max_rows, purpose=purpose,
+                                                   fix=fix))
         try:
             with quiet():
                 return t.to_pandas()

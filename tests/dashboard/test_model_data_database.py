@@ -168,8 +168,10 @@ def test_bad_connections_tables_queries_and_sizes_are_one_sentence_and_keep_what
         (dict(url=closed, table="scored"), f"Could not connect to {closed} ("),
         (dict(url=url, table="nope"), E.NO_TABLE.format(table="nope", url=url, reason="it has: scored")),
         (dict(url=url, sql="SELECT no_such_column FROM scored"), f"The query failed on {url} ("),
-        (dict(url=url, table="scored", max_rows=100), E.TOO_MANY_ROWS.format(
-            source=f"{url}, table scored", n=400, limit=100, purpose="the dashboard")),
+        (dict(url=url, table="scored", max_rows=100), (
+            f"{url}, table scored has 400 rows, more than the 100 that the dashboard holds in memory; raise "
+            "the row limit (up to 10,000,000) or select fewer rows with a query; the command line audits "
+            "logged predictions of any size where they live (glasswing audit --data URL).")),
         (dict(url=url, sql="SELECT * FROM scored WHERE age > 200"),
          _loading.NO_ROWS.format(name=f"{url}, query SELECT * FROM scored WHERE age > 200")),
         (dict(url="/tmp/logs.duckdb", table="scored"),
