@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from glasswing._errors import GlasswingError
+from glasswing._secrets import redact, without_password
 
 log = logging.getLogger(__name__)
 
@@ -159,17 +159,12 @@ class _Postgres:
 def _first_line(err: Exception) -> str:
     """Return a driver's message as a sentence fragment: its first line, without a final full stop."""
     text = (str(err).strip().splitlines() or [type(err).__name__])[0].strip().rstrip(".")
-    return text.removeprefix("connection failed: ")
+    return redact(text.removeprefix("connection failed: "))
 
 
 def _redact(url: str) -> str:
-    """Hide a password in a database URL (``user:PASSWORD@``, ``?password=``) before a message shows it."""
-    url = re.sub(r"([?&]password=)[^&]*", r"\1***", url)
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    """Hide a password in a database URL before a message shows it: ``user@host``, ``?password=***``."""
+    return redact(without_password(url))
 
 
 # ---------------------------------------------------------------------------------------- history
