@@ -178,7 +178,9 @@ def _open(data, engine, table, sql, spark_master, threads, memory_limit, passwor
         con = ibis.pyspark.connect(session)
         if table is not None or sql is not None:
             return _db_table(con, f"Spark ({spark_master or 'local[2]'})", table, sql)
-        source = parquet_source(data)
+        source = parquet_source(data)  # checked as for DuckDB; Spark reads a folder itself (no ** globs)
+        if Path(str(data)).is_dir():
+            source = str(data)
         try:
             return con.read_parquet(source)
         except Exception as err:  # noqa: BLE001

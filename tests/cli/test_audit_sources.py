@@ -225,6 +225,12 @@ def test_spark_audits_parquet_as_duckdb_does(compas, tmp_path, spark):
     assert code == 0 and result["source"] == {**duck["source"], "engine": "spark",
                                               "data": f"{path} (Spark)"}
     assert result["by_group"] == duck["by_group"] and result["summary"] == duck["summary"]
+    folder = tmp_path / "parts"  # a folder of part files, as Spark and DuckDB write them
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(compas)), 3)):
+        compas.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    code, parts = audit_json(tmp_path, "--data", folder, "--engine", "spark", *AUDIT, name="parts.json")
+    assert code == 0 and parts["by_group"] == duck["by_group"]
 
 
 def test_spark_without_java_is_one_sentence(compas, tmp_path, capsys, monkeypatch):
