@@ -1,6 +1,7 @@
 """CSV exports cannot carry spreadsheet formulas (OWASP's CSV-injection rule): text cells and headers that
 begin with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are written with a leading quote, in the
-CLI's ``explain --out`` and ``reweigh --out`` and the dashboard's weights CSV; numbers stay numbers."""
+CLI's ``explain --out``, ``reweigh --out`` and ``counterfactual --out`` and the dashboard's weights and
+review-queue CSVs; numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -93,3 +94,54 @@ def test_dashboard_weights_csv_has_no_formulas():
     assert rows[0] == ["'@sex", "'=target", "weight"]
     assert rows[1] == ["'" + FORMULA, "'=1", "-0.5"] and rows[2][1] == "-1.5"
     assert np.array_equal(pd.read_csv(io.StringIO(text), float_precision="round_trip")["weight"], weights)
+
+
+def _formula_model(tmp_path):
+    """A pipeline whose categorical input and class labels hold formulas, and its data as CSV."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(1)
+    n = 300
+    frame = pd.DataFrame({"job": rng.choice([FORMULA, "-clerk", "@owner"], n),
+                          "income": rng.normal(50, 15, n).round(1)})
+    y = np.where(frame["income"] + 10 * (frame["job"] == "@owner") + rng.normal(0, 5, n) > 52, 1, 0)
+    pipe = make_pipeline(ColumnTransformer([("job", OneHotEncoder(), ["job"])], remainder="passthrough"),
+                         LogisticRegression(max_iter=1000)).fit(frame, y)
+    skops.io.dump(pipe, tmp_path / "m.skops")
+    frame.assign(y=y).to_csv(tmp_path / "d.csv", index=False)
+    return frame, y
+
+
+def test_counterfactual_out_csv_has_no_formulas(tmp_path):
+    frame, y = _formula_model(tmp_path)
+    refused = int(np.flatnonzero(y == 0)[0])
+    out = tmp_path / "cf.csv"
+    code = main(["counterfactual", "--model", str(tmp_path / "m.skops"), "--data", str(tmp_path / "d.csv"),
+                 "--rows", str(refused), "--count", "3", "--out", str(out)])
+    assert code == 0
+    rows = cells(out.read_text())
+    assert_no_formula(rows)
+    jobs = {r[rows[0].index("job")] for r in rows[1:]}
+    assert jobs - {""} <= {"'" + FORMULA, "'-clerk", "'@owner"} and jobs - {""}  # quoted (blank: unchanged)
+
+
+def test_dashboard_review_queue_csv_has_no_formulas():
+    from glasswing import audits
+    from glasswing.dashboard import _decisions
+
+    rng = np.random.default_rng(2)
+    n = 200
+    frame = pd.DataFrame({"@group": rng.choice([FORMULA, "-a", "+b"], n), "y": rng.integers(0, 2, n),
+                          "note": rng.choice(["=1+1", "ok"], n), "score": rng.random(n)})
+    test = Dataset(frame, ColumnRoles(target="y", score="score", sensitive=("@group",)), name="t.csv",
+                   sha256="t")
+    band = audits.review_band(frame["y"], frame["score"], frame[["@group"]], threshold=0.5, width=0.2)
+    text = _decisions.queue_csv(band, test, frame["score"]).decode()
+    rows = cells(text)
+    assert_no_formula(rows)
+    assert "'@group" in rows[0] and len(rows) > 1
+    reviewed = (frame["score"] - 0.5).abs() <= 0.1  # the band, width 0.2 around 0.5: each such row queued
+    assert len(rows) - 1 == int(reviewed.sum())
+    assert {r[rows[0].index("note")] for r in rows[1:]} <= {"'=1+1", "ok"}
