@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,3 +48,18 @@ def synthetic(n: int, seed: int) -> pd.DataFrame:
     from glasswing.sample_data.build import synthetic_scored
 
     return synthetic_scored(n, seed).astype({"sex": object, "race": object})
+
+
+def status_mb(field: str, pid: str = "self") -> float | None:
+    """A memory figure of a process from /proc/PID/status (Linux) in MiB, e.g. ``VmHWM``; None if absent.
+
+    ``VmHWM`` rather than ``ru_maxrss``: Linux keeps ru_maxrss across exec, so a child would report its
+    parent's peak.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

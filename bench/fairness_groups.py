@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._reference import metric_frame, synthetic  # noqa: E402
+from bench._reference import metric_frame, status_mb, synthetic  # noqa: E402
 from glasswing import audits  # noqa: E402
 
 DUCKDB_MEMORY_LIMIT = "256MB"
@@ -62,7 +62,7 @@ def child(route: str, folder: str) -> None:
     import duckdb  # noqa: F401 - imported before the baseline, like pandas and pyarrow
     import pyarrow.parquet  # noqa: F401
 
-    baseline_mb = _status_mb("VmRSS")
+    baseline_mb = status_mb("VmRSS")
     start = time.perf_counter()
     if route == "duckdb":
         gm = audits.group_metrics_parquet(folder, y_true="y_true", y_pred="y_pred", sensitive=["sex", "race"],
@@ -72,19 +72,10 @@ def child(route: str, folder: str) -> None:
         gm = audits.group_metrics(frame["y_true"], frame["y_pred"], frame[["sex", "race"]])
     gm.summary()
     seconds = time.perf_counter() - start
-    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would include the parent's peak.
-    peak_mb = _status_mb("VmHWM")
+    peak_mb = status_mb("VmHWM")
     print(json.dumps({"s": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1),
                       "audit_mb": round(peak_mb - baseline_mb, 1),
                       "dpd": gm.summary()["demographic_parity_difference"], "rows": int(gm.overall["n"])}))
-
-
-def _status_mb(field: str) -> float:
-    """A memory figure of this process from /proc/self/status (Linux), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def out_of_core(rows: int) -> dict:

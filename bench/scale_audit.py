@@ -117,17 +117,6 @@ def check_disk(workdir: Path, rows: int) -> None:
 
 # --- one route in a fresh process ---------------------------------------------------------------------------
 
-def _status_mb(field: str, pid: str = "self") -> float | None:
-    """A memory figure of a process from /proc/PID/status (Linux), in MiB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def _figures(gm) -> dict:
     """The numbers two routes must agree on: counts per group, and two headline disparities."""
     counts = gm.counts
@@ -145,6 +134,7 @@ def child(route: str, source: str, limit_gb: float) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     import pyarrow.parquet  # noqa: F401 - imported before the baseline in every route
 
+    from bench._reference import status_mb
     from glasswing import audits
 
     extra: dict = {}
@@ -153,7 +143,7 @@ def child(route: str, source: str, limit_gb: float) -> None:
     elif route in ("duckdb", "pgpush"):
         import duckdb  # noqa: F401
         import ibis  # noqa: F401
-    baseline_mb = _status_mb("VmRSS")
+    baseline_mb = status_mb("VmRSS")
     sensitive = ["sex", "race"]
     start = time.perf_counter()
     try:
@@ -181,7 +171,7 @@ def child(route: str, source: str, limit_gb: float) -> None:
                                               engine="spark", spark_master=SPARK_MASTER)
             extra["runs_agree"] = same(warm, _figures(gm))
             proc = getattr(session.sparkContext._gateway, "proc", None)
-            jvm = _status_mb("VmHWM", str(proc.pid)) if proc is not None else None
+            jvm = status_mb("VmHWM", str(proc.pid)) if proc is not None else None
             extra["jvm_peak_rss_mb"] = round(jvm, 1) if jvm is not None else None
         elif route == "pgpush":
             gm = audits.group_metrics_parquet(source, table="predictions", y_true="y_true", y_pred="y_pred",
@@ -209,8 +199,7 @@ def child(route: str, source: str, limit_gb: float) -> None:
                           "error": f"{type(err).__name__} after {time.perf_counter() - start:.1f} s"}))
         return
     seconds = time.perf_counter() - start
-    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would include the parent's peak.
-    peak_mb = _status_mb("VmHWM")
+    peak_mb = status_mb("VmHWM")
     print(json.dumps({"s": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1),
                       "audit_mb": round(peak_mb - baseline_mb, 1), **extra, **figures}))
     if route == "spark":
