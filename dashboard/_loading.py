@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from typing import Any
 
 import pandas as pd
@@ -20,11 +19,17 @@ import streamlit as st
 
 from glasswing import ingest
 from glasswing._errors import GlasswingError
-from glasswing._secrets import PASSWORD_VARIABLES, SECRETS_KEY, SECRETS_SECTION, password_from_secrets, redact
+from glasswing._secrets import (
+    PASSWORD_VARIABLES,
+    SECRETS_KEY,
+    SECRETS_SECTION,
+    env_password,
+    password_from_secrets,
+    redact,
+)
 from glasswing.dashboard import _state
 from glasswing.dashboard._text import md, mds
 from glasswing.ingest import samples
-from glasswing.ingest._errors import TABLE_TOO_MANY_COLUMNS
 from glasswing.ingest._tabular import frame_sha256
 
 #: How to read a table over the row limit, said on the page.
@@ -173,10 +178,8 @@ def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architectur
     if files[0].name.lower().endswith((".csv", ".tsv", ".txt", ".parquet", ".pq")) and len(files) == 1:
         raw = files[0].getvalue()
         sha = digest(raw)
-        frame = table(sha, files[0].name, raw)
-        base = ingest.Dataset(frame=frame, name=files[0].name, sha256=sha, notes=ingest.table_notes(frame))
-        roles = ingest.suggest_roles(frame, new_model)
-        dataset, image_set = base.with_roles(**dataclasses.asdict(roles)), None
+        base, dataset = _table_dataset(table(sha, files[0].name, raw), files[0].name, sha, new_model)
+        image_set = None
     else:
         pairs = tuple((f.name, f.getvalue()) for f in files)
         key = digest(b"".join(n.encode() + b"\0" + digest(d).encode() for n, d in pairs))
@@ -186,6 +189,12 @@ def load_uploads(model_file: Any, data_files: Any, *, trusted: bool, architectur
     store(new_model, dataset, image_set)
     if dataset is not None:
         _state.put(BASE, base)
+
+
+def _table_dataset(frame: pd.DataFrame, name: str, sha256: str, model: Any) -> tuple[Any, Any]:
+    """Return the table as read (``BASE``) and the same table with the roles suggested for it."""
+    base = ingest.Dataset(frame=frame, name=name, sha256=sha256, notes=ingest.table_notes(frame))
+    return base, base.with_roles(**dataclasses.asdict(ingest.suggest_roles(frame, model)))
 
 
 def _uploaded_model(model_file: Any, *, trusted: bool, architecture: str | None = None,
@@ -218,8 +227,8 @@ def database_password(url: str) -> tuple[str | None, str | None]:
     password = password_from_secrets(secrets, url)
     if password:
         return password, "Streamlit secrets"
-    name = next((n for n in PASSWORD_VARIABLES if os.environ.get(n)), None)
-    return (os.environ[name], f"the environment ({name})") if name else (None, None)
+    found = env_password()
+    return (found[1], f"the environment ({found[0]})") if found else (None, None)
 
 
 def load_database(url: str, *, table: str | None = None, sql: str | None = None,
@@ -258,12 +267,7 @@ def load_database(url: str, *, table: str | None = None, sql: str | None = None,
         raise ingest.IngestError(redact(err, also=(password or "",))) from None
     if len(frame) == 0:
         raise ingest.IngestError(NO_ROWS.format(name=name))
-    if frame.shape[1] > ingest.MAX_COLUMNS:
-        raise ingest.IngestError(TABLE_TOO_MANY_COLUMNS.format(name=name, count=frame.shape[1],
-                                                               limit=ingest.MAX_COLUMNS))
-    frame.columns = [str(c) for c in frame.columns]
-    base = ingest.Dataset(frame=frame, name=name, sha256=frame_sha256(frame))
-    dataset = base.with_roles(**dataclasses.asdict(ingest.suggest_roles(frame, new_model)))
+    base, dataset = _table_dataset(frame, name, frame_sha256(frame), new_model)
     if model_file is not None and new_model is not None:
         ingest.check_model_fits(new_model, dataset)
     store(new_model, dataset, None)

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 PASSWORD_VARIABLES = ("GLASSWING_DB_PASSWORD", "PGPASSWORD")
 #: Where the dashboard finds a database password in ``.streamlit/secrets.toml``: ``[glasswing] db_password``.
 SECRETS_SECTION, SECRETS_KEY = "glasswing", "db_password"
+#: ``scheme://user:password@``: the user part is group 1.
+_URL_PASSWORD = re.compile(r"^([a-z+]+://[^/:@]*):[^@/]*@")
 
 
 def redact(text, also: Iterable[str] = ()) -> str:
@@ -35,13 +37,28 @@ def redact(text, also: Iterable[str] = ()) -> str:
     return text
 
 
+def env_password() -> tuple[str, str] | None:
+    """Return ``(variable, password)`` from the first of :data:`PASSWORD_VARIABLES` that is set, or None."""
+    name = next((n for n in PASSWORD_VARIABLES if os.environ.get(n)), None)
+    return (name, os.environ[name]) if name else None
+
+
+def has_password(url) -> bool:
+    """Return whether a database URL carries a password (``scheme://user:password@host``).
+
+    >>> has_password("postgresql://ann:s3cret@db/x"), has_password("postgresql://ann@db/x")
+    (True, False)
+    """
+    return bool(_URL_PASSWORD.match(str(url)))
+
+
 def without_password(url: str) -> str:
     """Return a URL with the password taken out (``scheme://user:pw@host`` becomes ``scheme://user@host``).
 
     >>> without_password("postgresql://ann:s3cret@db:5432/x")
     'postgresql://ann@db:5432/x'
     """
-    return re.sub(r"^([a-z+]+://[^/:@]*):[^@/]*@", r"\1@", str(url))
+    return _URL_PASSWORD.sub(r"\1@", str(url))
 
 
 def password_from_secrets(secrets: Mapping, url: str) -> str | None:

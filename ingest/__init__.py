@@ -3,11 +3,11 @@
 Nothing here unpickles a file unless the caller passes ``trusted=True``.
 """
 
+from glasswing._secrets import has_password
 from glasswing.ingest import samples
 from glasswing.ingest._bands import Grouping, group_frame, parse_bins
 from glasswing.ingest._dataset import Dataset
 from glasswing.ingest._engines import (
-    has_password,
     is_database,
     open_source,
     read_source,

@@ -15,8 +15,9 @@ import re
 import warnings
 from pathlib import Path
 
-from glasswing._secrets import PASSWORD_VARIABLES, redact
-from glasswing.ingest._errors import IngestError
+from glasswing._secrets import env_password, redact
+from glasswing.ingest._errors import TABLE_TOO_MANY_COLUMNS, IngestError
+from glasswing.ingest._limits import MAX_COLUMNS
 
 NO_PARQUET = "There is no Parquet file at {path}; give a .parquet file or a folder that contains some."
 NOT_PARQUET = "DuckDB could not read {path} as Parquet ({reason})."
@@ -71,11 +72,6 @@ def is_database(data) -> bool:
     return isinstance(data, str) and data.startswith(URL_PREFIXES)
 
 
-def has_password(url) -> bool:
-    """Return whether a database URL carries a password (``scheme://user:password@host``)."""
-    return bool(re.match(r"^[a-z+]+://[^/:@]*:[^@/]*@", str(url)))
-
-
 def source_name(data, *, table: str | None = None, sql: str | None = None, engine: str = "duckdb") -> str:
     """Return how reports, sentences and the history name a source: redacted, with its table or query.
 
@@ -84,25 +80,18 @@ def source_name(data, *, table: str | None = None, sql: str | None = None, engin
     >>> source_name(None, table="scored", engine="spark")
     "Spark's catalog, table scored"
     """
-    if data is None:
-        name = "Spark's catalog" if engine == "spark" else "no data"
-        engine = "duckdb"  # said already
-    else:
-        name = redact(data)
+    spark_files = engine == "spark" and data is not None and not is_database(data)
+    name = redact(data) if data is not None else "Spark's catalog" if engine == "spark" else "no data"
     if table is not None:
         name += f", table {table}"
     elif sql is not None:
         query = " ".join(redact(sql).split())
         name += f", query {query[:117] + '...' if len(query) > 120 else query}"
-    if engine == "spark" and not is_database(data):
-        name += " (Spark)"
-    return name
+    return name + (" (Spark)" if spark_files else "")
 
 
 def _password_url(url: str, password: str | None = None) -> str:
-    import os
-
-    password = password or next((os.environ[n] for n in PASSWORD_VARIABLES if os.environ.get(n)), None)
+    password = password or (env_password() or (None, None))[1]
     if password and re.match(r"^[a-z+]+://[^/:@]+@", url):
         from urllib.parse import quote
 
@@ -285,6 +274,8 @@ def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: 
                 purpose: str = "Glasswing", fix: str = FEWER_ROWS):
     """Bring the rows of a source into pandas, at most ``max_rows`` of them (counted by the engine first).
 
+    The columns are checked against the upload budget (``MAX_COLUMNS``) from the schema, before any row.
+
     For the work that needs rows in this process: scoring a model file, the dashboard's pages. Audits of
     logged predictions do not need it (``audits.group_metrics_parquet`` pushes them down).
 
@@ -322,14 +313,20 @@ def read_source(data, *, engine: str = "duckdb", table: str | None = None, sql: 
     name = source_name(data, table=table, sql=sql, engine=engine)
     max_rows = MAX_ROWS if max_rows is None else int(max_rows)
     try:
+        with quiet():
+            columns = len(t.schema())
+        if columns > MAX_COLUMNS:  # the upload budget, checked before a row is read
+            raise IngestError(TABLE_TOO_MANY_COLUMNS.format(name=name, count=columns, limit=MAX_COLUMNS))
         n = count_rows(t, name)
         if n > max_rows:
             raise IngestError(TOO_MANY_ROWS.format(source=name, n=n, limit=max_rows, purpose=purpose,
                                                    fix=fix))
         try:
             with quiet():
-                return t.to_pandas()
+                frame = t.to_pandas()
         except Exception as err:  # noqa: BLE001
             raise IngestError(NOT_READABLE.format(path=name, reason=first_line(err))) from None
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
     finally:
         close(t, engine)

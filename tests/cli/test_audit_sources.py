@@ -208,6 +208,10 @@ def test_a_model_scores_the_rows_of_a_database_table(tmp_path, monkeypatch, caps
         f"{url}, table applicants has {len(rows):,} rows, more than the 100 that an audit with a model holds "
         "in memory; select fewer rows with a query (--sql), or audit the logged predictions where they live "
         "(--prediction or --score, no --model).")
+    monkeypatch.setattr(_engines, "MAX_COLUMNS", 5)  # a table wider than an upload may be, before any row
+    assert main(["audit", "--data", url, "--table", "applicants", *map(str, argv)]) == 2
+    assert error_line(capsys) == (f"'{url}, table applicants' has {rows.shape[1]} columns, more than the 5 "
+                                  "Glasswing reads; keep only the columns the audit needs.")
 
 
 def rates_by_sex(result: dict) -> dict:
