@@ -393,15 +393,15 @@ def _is_remote(data, where: Mapping) -> bool:
     """Whether ``data`` lives in an engine (a database URL, or Spark) rather than in a file read here."""
     from glasswing import ingest
 
-    spark = where.get("engine", "duckdb") == "spark"
-    if data is None and spark and (where.get("table") or where.get("sql")):
+    engine = where.get("engine", "duckdb")  # not DuckDB: Spark (another name gets open_source's sentence)
+    named = bool(where.get("table") or where.get("sql"))
+    if data is None and engine == "spark" and named:
         return True  # a table or a query of the Spark session's catalog
     if not isinstance(data, str | Path):
-        if where.get("table") or where.get("sql") or spark:
+        if named or engine != "duckdb":
             raise GlasswingError(SOURCE_OPTIONS_NEED_PATH.format(kind=_kind(data)))
         return False
-    return ingest.is_database(str(data)) or where.get("engine", "duckdb") != "duckdb" \
-        or bool(where.get("table") or where.get("sql"))
+    return ingest.is_database(str(data)) or engine != "duckdb" or named
 
 
 def _read_remote(data, where: Mapping):
@@ -782,15 +782,23 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
     True
     """
     from glasswing import reports
+    from glasswing.audits import ModelComparison
 
     model = _model(model, trusted)
+    if model is None:  # what needs the model's scores, said before any work
+        if explain:
+            raise GlasswingError(EXPLAIN_NEEDS_MODEL.format(method=explain))
+        if burden is True:
+            raise GlasswingError(BURDEN_NEEDS_MODEL)
+        if compare_model is not None and not isinstance(compare_model, ModelComparison):
+            raise GlasswingError(COMPARE_NEEDS_MODEL)
     where = {k: audit_options.pop(k) for k in ("table", "sql", "engine", "spark_master")
              if k in audit_options}
-    if audit is None and model is None and not errors and _is_remote(data, where):
+    rows_needed = errors or burden or compare_model is not None  # sections computed from the rows
+    if audit is None and model is None and not rows_needed and _is_remote(data, where):
         return _remote_report(data, where, audit_options, title=title, version_label=version_label,
                               notes=notes, sign_off=sign_off, fairness_check=fairness_check,
-                              confusion_matrices=confusion_matrices,
-                              needs_rows=(explain, burden, compare_model))
+                              confusion_matrices=confusion_matrices)
     if audit is None:
         audit, dataset, model, _ = _audit(data, model, trusted=trusted, fit_model=True, duckdb=False,
                                           **audit_options, **where)
@@ -800,15 +808,11 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
                                     if audit_options.get(k) is not None})
     figures = list(explanations)
     if explain:
-        if model is None:
-            raise GlasswingError(EXPLAIN_NEEDS_MODEL.format(method=explain))
         figures += reports.report_explanations(model, dataset, method=explain, rows=_rows(rows, len(dataset)))
     comparison = None
     if compare_model is not None:
         comparison = _comparison(dataset, model, compare_model, trusted, compare_resamples, audit_options)
     if burden is True:
-        if model is None:
-            raise GlasswingError(BURDEN_NEEDS_MODEL)
         from glasswing import audits, ingest
 
         bins = audit_options.get("bins")
@@ -832,7 +836,7 @@ def report(data: Any, model: Any = None, *, audit: Any = None, explanations: Seq
                                 errors=analysis)
 
 
-def _remote_report(data, where: Mapping, options: Mapping, *, needs_rows, sign_off, **sections) -> Report:
+def _remote_report(data, where: Mapping, options: Mapping, *, sign_off, **sections) -> Report:
     """Return the report of logged predictions audited where they live: only aggregates leave the engine.
 
     The data's fingerprint is the SHA-256 of the source's name and the per-group counts it returned (the
@@ -843,13 +847,6 @@ def _remote_report(data, where: Mapping, options: Mapping, *, needs_rows, sign_o
 
     from glasswing import reports
 
-    explain, burden, compare_model = needs_rows
-    if explain:
-        raise GlasswingError(EXPLAIN_NEEDS_MODEL.format(method=explain))
-    if burden is True or burden:
-        raise GlasswingError(BURDEN_NEEDS_MODEL)
-    if compare_model is not None:
-        raise GlasswingError(COMPARE_NEEDS_MODEL)
     gm, _, _, about = _audit(data, None, duckdb=True, **options, **where)
     counts = gm.confusion.reset_index().astype(str).to_dict("list")
     digest = hashlib.sha256(json.dumps([about["data"], counts], sort_keys=True).encode()).hexdigest()
@@ -875,9 +872,7 @@ def _comparison(dataset, model, other, trusted: bool, n_boot: int, options: Mapp
 
     if isinstance(other, audits.ModelComparison):
         return other
-    if model is None:
-        raise GlasswingError(COMPARE_NEEDS_MODEL)
-    other = _model(other, trusted)
+    other = _model(other, trusted)  # ``report`` checked that there is a model to compare it with
     bins = options.get("bins")
     bins = bins if isinstance(bins, Mapping) or bins is None else ingest.parse_bins(bins)
     return audits.compare_models(

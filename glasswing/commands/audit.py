@@ -166,7 +166,7 @@ def fail_names() -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run the audit, print it, write ``--json``, and return 1 when a ``--fail-if`` is violated."""
     checks = parse_fail_if(args.fail_if, fail_names())
-    source_options(args)  # the source's options agree, before any work
+    where = source_options(args)  # the source's options agree, before any work
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GlasswingError(NO_JSON_FOLDER.format(folder=Path(args.json).resolve().parent))
     if args.junit and not checks:
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         raise GlasswingError(SCORE_NEEDS_THRESHOLD)
     _compare.check(args)
     started = time.perf_counter()
-    gm, about, (dataset, model) = _audit(args)
+    gm, about, (dataset, model) = _audit(args, where)
     comparison = _compare.compare(args, dataset, model) if args.compare_model else None
     from glasswing.reports._ci import evaluate_gates, markdown_summary
 
@@ -245,10 +245,11 @@ def decision_options(args: argparse.Namespace) -> dict:
             "label_map": ingest.parse_label_map(args.label_map) or None}
 
 
-def _audit(args: argparse.Namespace):
+def _audit(args: argparse.Namespace, where: dict):
     """Run the audit through the Python API (``glasswing.audit``); return (GroupMetrics, about, inputs).
 
-    ``inputs`` is the (dataset, model) audited, which ``--compare-model`` scores again with a second model.
+    ``inputs`` is the (dataset, model) audited, which ``--compare-model`` scores again with a second model;
+    ``where`` is :func:`source_options`.
     """
     from glasswing import _api
 
@@ -261,7 +262,7 @@ def _audit(args: argparse.Namespace):
         selected=args.selected, bins=options["bins"], merge_rare=args.merge_rare,
         min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         four_fifths=args.four_fifths, trusted=args.trust, n_boot=args.bootstrap, seed=args.seed,
-        features=args.features, **source_options(args))
+        features=args.features, **where)
     if not args.model:  # the column as given (``--prediction COL --threshold T`` audits COL as a score)
         about["predictions"] = f"column {args.prediction or score}"
     return gm, about, (dataset, model)

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise GlasswingError(NO_OUT_FOLDER.format(folder=out.parent))
     if not args.model and not args.prediction and not args.score:
         raise GlasswingError(NEEDS_PREDICTIONS)
-    source_options(args)  # the source's options agree, before any work
+    where = source_options(args)  # the source's options agree, before any work
     _compare.check(args)
     notes = args.notes
     if args.notes_file:
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         rows=args.rows, burden=args.burden, title=args.title, version_label=args.version_label, notes=notes,
         sign_off={"reviewer": args.reviewer}, fairness_check=args.fairness_check,
         confusion_matrices=args.confusion_matrices, compare_model=args.compare_model,
-        compare_resamples=args.compare_resamples, errors=args.errors, **source_options(args))
+        compare_resamples=args.compare_resamples, errors=args.errors, **where)
     reports.export_report(report, out)
     headline = ("demographic_parity_ratio", "demographic_parity_difference", "equalized_odds_difference")
     for d in report.disparities():
