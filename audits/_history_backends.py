@@ -17,6 +17,7 @@ from typing import Any
 
 from glasswing._errors import GlasswingError
 from glasswing._secrets import redact, without_password
+from glasswing.ingest._engines import first_line
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,7 @@ class _Postgres:
 
 def _first_line(err: Exception) -> str:
     """Return a driver's message as a sentence fragment: its first line, without a final full stop."""
-    text = (str(err).strip().splitlines() or [type(err).__name__])[0].strip().rstrip(".")
-    return redact(text.removeprefix("connection failed: "))
+    return first_line(err).strip().rstrip(".").removeprefix("connection failed: ")
 
 
 def _redact(url: str) -> str:
