@@ -156,7 +156,9 @@ def _open(data, engine, table, sql, spark_master, threads, memory_limit, passwor
         if not Path(path).is_file():
             raise IngestError(UNREACHABLE.format(url=text, reason="there is no such file"))
         try:
-            con = ibis.duckdb.connect(path, read_only=True)
+            # read-only, and no file, extension or network access beyond the database itself: a query
+            # (typed on a served dashboard, say) cannot COPY TO a file, read_text('/etc/...') or ATTACH
+            con = ibis.duckdb.connect(path, read_only=True, enable_external_access=False)
         except Exception as err:  # noqa: BLE001
             raise IngestError(UNREACHABLE.format(url=text, reason=first_line(err))) from None
         return _db_table(con, text, table, sql)
